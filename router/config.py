@@ -1,0 +1,155 @@
+"""Settings: read once at the edge from a TOML file, ROUTER_* variables and CLI flags.
+
+The TOML file has top-level keys (host, port, database_url, ...) and sections
+([cache], [rcml], ...). A key `k` in section `s` is the field `s_k` and the variable
+`ROUTER_S_K`; a top-level key `k` is the field `k` and the variable `ROUTER_K`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from router.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("config/router.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every setting of router serve, with its default."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = ""
+    data_dir: str = "./.router"
+    admin_account_sid: str = ""
+    admin_auth_token: str = ""
+    gateway_token: str = ""
+    log_format: str = ""  # empty: console on a terminal, json otherwise
+    log_level: str = "info"
+    database_pool_min: int = 2
+    database_pool_max: int = 10
+    api_max_body_bytes: int = 65536
+    api_default_page_size: int = 50
+    api_max_page_size: int = 1000
+    phone_default_region: str = "US"
+    cache_ttl_seconds: float = 30.0
+    cache_max_size: int = 1_000_000
+    rcml_connect_timeout: float = 5.0
+    rcml_total_timeout: float = 10.0
+    rcml_max_redirects: int = 5
+    rcml_max_body_bytes: int = 1_048_576
+    security_deny_networks: tuple[str, ...] = (
+        "169.254.0.0/16",
+        "fe80::/10",
+        "100.100.100.200/32",
+        "fd00:ec2::254/128",
+    )
+    callbacks_dispatcher_enabled: bool = True
+    callbacks_max_attempts: int = 8
+    callbacks_base_delay_seconds: float = 15.0
+    callbacks_max_delay_seconds: float = 1800.0
+    callbacks_poll_interval_seconds: float = 1.0
+    callbacks_lease_seconds: float = 60.0
+    callbacks_concurrency: int = 64
+    callbacks_per_host_limit: int = 8
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def load(
+    config_path: str | Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings from the file, then ROUTER_* variables, then explicit overrides (CLI)."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = _config_path(config_path, env)
+    if path is not None:
+        values.update(_read_toml(path))
+    values.update(_read_environ(env))
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return Settings(**{name: _coerce(name, value) for name, value in values.items()})
+
+
+def _config_path(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
+    chosen = explicit or env.get("ROUTER_CONFIG")
+    if chosen:
+        path = Path(chosen)
+        if not path.is_file():
+            raise ConfigError(f"Configuration file {path} does not exist.")
+        return path
+    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"Cannot read configuration file {path}: {error}") from error
+    values: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, dict):
+            values.update({f"{key}_{inner}": v for inner, v in value.items()})
+        else:
+            values[key] = value
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise ConfigError(f"Unknown settings in {path}: {', '.join(unknown)}.")
+    return values
+
+
+def _read_environ(env: Mapping[str, str]) -> dict[str, str]:
+    return {
+        name: env[f"ROUTER_{name.upper()}"] for name in _FIELDS if f"ROUTER_{name.upper()}" in env
+    }
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _FIELDS[name].type
+    try:
+        if kind == "bool":
+            return _to_bool(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind.startswith("tuple"):
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        return str(value)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"Setting {name} has an invalid value {value!r}: {error}") from error
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def effective_log_format(settings: Settings) -> str:
+    """console on a terminal, json otherwise, unless the setting says."""
+    if settings.log_format in {"console", "json"}:
+        return settings.log_format
+    return "console" if sys.stderr.isatty() else "json"
+
+
+def replace(settings: Settings, **changes: Any) -> Settings:
+    """A copy with some settings changed (tests and the CLI use it)."""
+    return dataclasses.replace(settings, **changes)

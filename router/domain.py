@@ -1,0 +1,252 @@
+"""Domain values: frozen, slotted dataclasses and enums; sid generation. No I/O."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+def new_sid(prefix: str) -> str:
+    """A Restcomm-style sid: two-letter prefix plus 32 lowercase hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+def is_sid(value: str, prefix: str) -> bool:
+    """True when value has the shape of a sid with this prefix."""
+    if len(value) != 34 or not value.startswith(prefix):
+        return False
+    return all(c in "0123456789abcdef" for c in value[2:])
+
+
+class AccountStatus(enum.StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+    UNINITIALIZED = "uninitialized"
+
+
+class Role(enum.StrEnum):
+    ADMINISTRATOR = "Administrator"
+    DEVELOPER = "Developer"
+
+
+class NumberType(enum.StrEnum):
+    LOCAL = "local"
+    TOLLFREE = "tollfree"
+    MOBILE = "mobile"
+    SIP = "sip"
+
+
+class ApplicationKind(enum.StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+    USSD = "ussd"
+
+
+class Channel(enum.StrEnum):
+    VOICE = "voice"
+    SMS = "sms"
+    REFER = "refer"
+
+
+@dataclass(frozen=True, slots=True)
+class Organization:
+    """A SIP domain scoping numbers."""
+
+    sid: str
+    domain_name: str
+    status: str
+    date_created: datetime
+    date_updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A tenant; an active account without a parent is a super admin."""
+
+    sid: str
+    friendly_name: str
+    status: AccountStatus
+    role: Role
+    parent_sid: str | None
+    organization_sid: str
+    signing_key: str
+    date_created: datetime
+    date_updated: datetime
+
+    @property
+    def is_super_admin(self) -> bool:
+        return self.parent_sid is None and self.status is AccountStatus.ACTIVE
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """The stored form of an auth token: salt and HMAC-SHA256 digest."""
+
+    salt: bytes
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """An RCML application a number can point at."""
+
+    sid: str
+    account_sid: str
+    friendly_name: str
+    rcml_url: str | None
+    kind: ApplicationKind
+    api_version: str
+    has_voice_caller_id_lookup: bool
+    date_created: datetime
+    date_updated: datetime
+
+
+# Settable fields of a number, in the order of the seed's JSON example. The API maps
+# wire names to these; the store writes exactly these columns.
+URL_FIELDS = (
+    "voice_url",
+    "voice_fallback_url",
+    "status_callback",
+    "sms_url",
+    "sms_fallback_url",
+    "refer_url",
+)
+METHOD_FIELDS = (
+    "voice_method",
+    "voice_fallback_method",
+    "status_callback_method",
+    "sms_method",
+    "sms_fallback_method",
+    "refer_method",
+)
+APPLICATION_FIELDS = ("voice_application_sid", "sms_application_sid", "refer_application_sid")
+FLAG_FIELDS = (
+    "voice_caller_id_lookup",
+    "voice_capable",
+    "sms_capable",
+    "mms_capable",
+    "fax_capable",
+)
+TEXT_FIELDS = ("friendly_name", "api_version")
+SETTABLE_FIELDS = TEXT_FIELDS + URL_FIELDS + METHOD_FIELDS + APPLICATION_FIELDS + FLAG_FIELDS
+
+# Which kind of application each application field accepts.
+APPLICATION_KINDS: dict[str, frozenset[ApplicationKind]] = {
+    "voice_application_sid": frozenset({ApplicationKind.VOICE}),
+    "sms_application_sid": frozenset({ApplicationKind.SMS, ApplicationKind.USSD}),
+    "refer_application_sid": frozenset({ApplicationKind.VOICE}),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingNumber:
+    """A provisioned number (or pattern) with its routing configuration."""
+
+    sid: str
+    account_sid: str
+    organization_sid: str
+    phone_number: str
+    friendly_name: str
+    api_version: str
+    number_type: NumberType
+    pure_sip: bool
+    voice_url: str | None = None
+    voice_method: str = "POST"
+    voice_fallback_url: str | None = None
+    voice_fallback_method: str = "POST"
+    status_callback: str | None = None
+    status_callback_method: str = "POST"
+    voice_caller_id_lookup: bool = False
+    voice_application_sid: str | None = None
+    sms_url: str | None = None
+    sms_method: str = "POST"
+    sms_fallback_url: str | None = None
+    sms_fallback_method: str = "POST"
+    sms_application_sid: str | None = None
+    refer_url: str | None = None
+    refer_method: str = "POST"
+    refer_application_sid: str | None = None
+    voice_capable: bool = True
+    sms_capable: bool = True
+    mms_capable: bool = False
+    fax_capable: bool = False
+    voice_application_name: str | None = None
+    sms_application_name: str | None = None
+    refer_application_name: str | None = None
+    date_created: datetime = field(default_factory=lambda: datetime.min)
+    date_updated: datetime = field(default_factory=lambda: datetime.min)
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRequest:
+    """A validated provisioning request: which number, and the initial settings."""
+
+    phone_number: str | None
+    area_code: str | None
+    pure_sip: bool
+    number_type: NumberType | None  # None: any inventory type (the plain list route)
+    settings: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryNumber:
+    """A DID the operator owns; free when no number holds it."""
+
+    phone_number: str
+    number_type: NumberType
+    area_code: str
+    country: str
+    assigned_sid: str | None
+
+
+class SortKey(enum.StrEnum):
+    DATE_CREATED = "date_created"
+    PHONE_NUMBER = "phone_number"
+    FRIENDLY_NAME = "friendly_name"
+
+
+@dataclass(frozen=True, slots=True)
+class NumberFilter:
+    """List filters and ordering for numbers of one account."""
+
+    account_sid: str
+    phone_number: str | None = None
+    friendly_name: str | None = None
+    number_type: NumberType | None = None
+    sort: SortKey = SortKey.DATE_CREATED
+    reverse: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which page: a bare page number (offset), or keyset after a sid."""
+
+    page: int = 0
+    page_size: int = 50
+    after_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of numbers and the total matching the filter."""
+
+    items: tuple[IncomingNumber, ...]
+    total: int
+    page: int
+    page_size: int
+
+
+def parameter_name(field_name: str) -> str:
+    """The request parameter that sets a field: voice_url -> VoiceUrl."""
+    return PARAMETER_NAMES.get(field_name) or "".join(
+        part.capitalize() for part in field_name.split("_")
+    )
+
+
+PARAMETER_NAMES = {
+    "status_callback": "StatusCallback",
+    "status_callback_method": "StatusCallbackMethod",
+}

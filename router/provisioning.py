@@ -1,0 +1,70 @@
+"""Pure provisioning rules: which application sids a number may point at, and how
+an update merges into the stored number."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from router.domain import (
+    APPLICATION_FIELDS,
+    APPLICATION_KINDS,
+    SETTABLE_FIELDS,
+    ApplicationKind,
+    IncomingNumber,
+    parameter_name,
+)
+from router.errors import Invalid
+
+
+def application_sids(settings: Mapping[str, object]) -> list[str]:
+    """The application sids a request sets (cleared ones excluded)."""
+    return [str(settings[f]) for f in APPLICATION_FIELDS if settings.get(f)]
+
+
+def check_applications(
+    settings: Mapping[str, object],
+    found: Mapping[str, tuple[str, ApplicationKind]],
+    owners: Collection[str],
+) -> None:
+    """Every application a number points at exists, belongs to one of `owners` (the
+    number's account and its ancestors) and is of a kind that fits its channel."""
+    for field in APPLICATION_FIELDS:
+        sid = settings.get(field)
+        if not sid:
+            continue
+        param = parameter_name(field)
+        owner_and_kind = found.get(str(sid))
+        if owner_and_kind is None or owner_and_kind[0] not in owners:
+            raise Invalid(
+                f"Invalid {param}: no application {sid} in this account.", param=param
+            )
+        if owner_and_kind[1] not in APPLICATION_KINDS[field]:
+            accepted = " or ".join(sorted(APPLICATION_KINDS[field]))
+            raise Invalid(
+                f"Invalid {param}: application {sid} is of kind {owner_and_kind[1]},"
+                f" {param} accepts kind {accepted}.",
+                param=param,
+            )
+
+
+def merged_settings(current: IncomingNumber, changes: Mapping[str, object]) -> dict[str, object]:
+    """The number's settable fields after an update: present parameters change."""
+    merged = {name: getattr(current, name) for name in SETTABLE_FIELDS}
+    merged.update({k: v for k, v in changes.items() if k in merged})
+    return merged
+
+
+def check_fallbacks(settings: Mapping[str, object]) -> None:
+    """A fallback URL needs a primary URL or an application to fall back from."""
+    pairs = (
+        ("voice_fallback_url", "voice_url", "voice_application_sid"),
+        ("sms_fallback_url", "sms_url", "sms_application_sid"),
+    )
+    for fallback, primary, application in pairs:
+        if settings.get(fallback) and not (settings.get(primary) or settings.get(application)):
+            raise Invalid(
+                f"Invalid {parameter_name(fallback)}: a fallback URL needs"
+                f" {parameter_name(primary)} or {parameter_name(application)}.",
+                param=parameter_name(fallback),
+                code=21405,
+            )

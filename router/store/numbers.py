@@ -1,0 +1,280 @@
+"""Incoming numbers and the operator's number inventory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import asyncpg
+
+from router import numbers, provisioning
+from router.domain import (
+    SETTABLE_FIELDS,
+    IncomingNumber,
+    InventoryNumber,
+    NumberFilter,
+    NumberRequest,
+    NumberType,
+    Page,
+    PageRequest,
+    new_sid,
+)
+from router.errors import Conflict, NotAvailable, NotFound
+from router.store import rows
+from router.store.postgres import Connection, Database, notify_numbers_changed, sql
+
+_SORT_COLUMNS = {"date_created", "phone_number", "friendly_name"}
+
+
+class NumberStore:
+    """Provisioned numbers, scoped by account on every query."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def provision(
+        self, account_sid: str, organization_sid: str, owners: set[str], request: NumberRequest
+    ) -> IncomingNumber:
+        """Claim the number (inventory or SIP), check its applications, insert it."""
+        sid = new_sid("PN")
+        async with self.db.transaction() as conn:
+            await _check_applications(conn, request.settings, owners)
+            if request.pure_sip:
+                phone_number, number_type = str(request.phone_number), NumberType.SIP
+            else:
+                claimed = await _claim_inventory(conn, sid, request)
+                phone_number, number_type = claimed.phone_number, claimed.number_type
+            settings = dict(request.settings)
+            settings.setdefault(
+                "friendly_name", numbers.friendly_name(phone_number, pure_sip=request.pure_sip)
+            )
+            await _insert(conn, sid, account_sid, organization_sid, phone_number, number_type,
+                          request.pure_sip, settings)
+            await notify_numbers_changed(conn, [organization_sid], [phone_number])
+        return await self._get_existing(account_sid, sid)
+
+    async def get(self, account_sid: str, sid: str) -> IncomingNumber | None:
+        row = await self.db.fetchrow("get_number", sid, account_sid)
+        return rows.incoming_number(row) if row else None
+
+    async def _get_existing(self, account_sid: str, sid: str) -> IncomingNumber:
+        number = await self.get(account_sid, sid)
+        if number is None:
+            raise NotFound(f"Phone number {sid} was not found.", param="Sid")
+        return number
+
+    async def update(
+        self,
+        account_sid: str,
+        sid: str,
+        changes: Mapping[str, object],
+        *,
+        new_owner: tuple[str, str, set[str]] | None = None,
+    ) -> IncomingNumber:
+        """Change the present fields; new_owner = (account, organization, its owners)
+        transfers the number."""
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(sql("lock_number"), sid, account_sid)
+            if row is None:
+                raise NotFound(f"Phone number {sid} was not found.", param="Sid")
+            current = rows.incoming_number(row)
+            merged = provisioning.merged_settings(current, changes)
+            target_account, target_org = account_sid, current.organization_sid
+            if new_owner is not None:
+                target_account, target_org, owners = new_owner
+            else:
+                owners = await _owners(conn, account_sid)
+            provisioning.check_fallbacks(merged)
+            await _check_applications(conn, merged, owners)
+            await _update(conn, sid, target_account, target_org, merged, current)
+            await notify_numbers_changed(
+                conn, {current.organization_sid, target_org}, [current.phone_number]
+            )
+        return await self._get_existing(target_account, sid)
+
+    async def delete(self, account_sid: str, sid: str) -> None:
+        """Release the number; an inventory DID becomes free again."""
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(sql("delete_number"), sid, account_sid)
+            if row is None:
+                raise NotFound(f"Phone number {sid} was not found.", param="Sid")
+            await notify_numbers_changed(conn, [row["organization_sid"]], [row["phone_number"]])
+
+    async def list(self, filters: NumberFilter, page: PageRequest) -> Page:
+        """One page of the account's numbers, keyset-paged when page.after_sid is known."""
+        pattern = _phone_filter_regex(filters.phone_number)
+        number_type = filters.number_type.value if filters.number_type else None
+        base = (filters.account_sid, pattern, filters.friendly_name, number_type)
+        async with self.db.connection() as conn:
+            total = await conn.fetchval(sql("count_numbers"), *base)
+            anchor = await _anchor(conn, filters, page.after_sid)
+            offset = 0 if anchor else page.page * page.page_size
+            direction = "desc" if filters.reverse else "asc"
+            query = sql(f"list_numbers_by_{filters.sort.value}_{direction}")
+            found = await conn.fetch(query, *base, *anchor or (None, None), page.page_size, offset)
+        items = tuple(rows.incoming_number(r) for r in found)
+        return Page(items=items, total=total, page=page.page, page_size=page.page_size)
+
+    async def migrate(self, root_account_sid: str, organization_sid: str) -> int:
+        """Move every number of the account tree to the organization, all or nothing."""
+        try:
+            async with self.db.transaction() as conn:
+                moved = await conn.fetch(sql("migrate_numbers"), root_account_sid, organization_sid)
+                old_orgs = {r["old_organization_sid"] for r in moved}
+                await notify_numbers_changed(
+                    conn, old_orgs | {organization_sid}, [r["phone_number"] for r in moved]
+                )
+        except asyncpg.UniqueViolationError as error:
+            raise Conflict(
+                "Cannot migrate: a SIP number of this account tree already exists in the"
+                " destination organization; nothing was moved.",
+                param="OrganizationSid",
+            ) from error
+        return len(moved)
+
+
+class InventoryStore:
+    """The DIDs the operator owns."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def insert(self, batch: Sequence[InventoryNumber]) -> int:
+        """Insert the rows not already present; return how many were new."""
+        columns = (
+            [n.phone_number for n in batch],
+            [n.number_type.value for n in batch],
+            [n.area_code for n in batch],
+            [n.country for n in batch],
+        )
+        return len(await self.db.fetch("insert_inventory", *columns))
+
+    async def available(
+        self,
+        country: str,
+        number_type: NumberType,
+        *,
+        area_code: str | None,
+        contains: str | None,
+        limit: int,
+    ) -> list[InventoryNumber]:
+        found = await self.db.fetch(
+            "list_available_numbers",
+            country,
+            number_type.value,
+            area_code,
+            _phone_filter_regex(contains),
+            limit,
+        )
+        return [rows.inventory_number(r) for r in found]
+
+
+def _phone_filter_regex(value: str | None) -> str | None:
+    """A list filter as a PostgreSQL regular expression: substring, `*` = one digit."""
+    if not value:
+        return None
+    return "".join("[0-9]" if c == "*" else _escape_char(c) for c in value)
+
+
+def _escape_char(char: str) -> str:
+    return char if char.isalnum() else "\\" + char
+
+
+async def _anchor(
+    conn: Connection, filters: NumberFilter, after_sid: str | None
+) -> tuple[Any, str] | None:
+    """The sort value and sid of the row a keyset page starts after, if it still exists."""
+    if not after_sid:
+        return None
+    row = await conn.fetchrow(sql("get_number"), after_sid, filters.account_sid)
+    return (row[filters.sort.value], after_sid) if row else None
+
+
+async def _owners(conn: Connection, account_sid: str) -> set[str]:
+    return {r["sid"] for r in await conn.fetch(sql("account_ancestors"), account_sid)}
+
+
+async def _check_applications(
+    conn: Connection, settings: Mapping[str, object], owners: set[str]
+) -> None:
+    sids = provisioning.application_sids(settings)
+    found = {}
+    if sids:
+        for r in await conn.fetch(sql("applications_by_sid"), sids):
+            found[r["sid"]] = (r["account_sid"], r["kind"])
+    provisioning.check_applications(settings, found, owners)
+
+
+async def _claim_inventory(conn: Connection, sid: str, request: NumberRequest) -> InventoryNumber:
+    wanted_type = request.number_type.value if request.number_type else None
+    if request.area_code:
+        row = await conn.fetchrow(
+            sql("claim_inventory_area_code"), request.area_code, sid, wanted_type
+        )
+        what = f"No phone number is available with AreaCode {request.area_code}."
+    else:
+        row = await conn.fetchrow(
+            sql("claim_inventory_number"), request.phone_number, sid, wanted_type
+        )
+        what = f"PhoneNumber {request.phone_number} is not available."
+    if row is None:
+        param = "AreaCode" if request.area_code else "PhoneNumber"
+        raise NotAvailable(what, param=param)
+    return rows.inventory_number(row)
+
+
+async def _insert(
+    conn: Connection,
+    sid: str,
+    account_sid: str,
+    organization_sid: str,
+    phone_number: str,
+    number_type: NumberType,
+    pure_sip: bool,
+    settings: Mapping[str, object],
+) -> None:
+    values = _settable_values({**_defaults(), **settings})
+    try:
+        await conn.execute(
+            sql("insert_number"),
+            sid, account_sid, organization_sid, phone_number, number_type.value, pure_sip,
+            *values,
+        )
+    except asyncpg.UniqueViolationError as error:
+        raise NotAvailable(
+            f"PhoneNumber {phone_number} is already provisioned"
+            + (" in this organization." if pure_sip else "."),
+            param="PhoneNumber",
+        ) from error
+
+
+async def _update(
+    conn: Connection,
+    sid: str,
+    account_sid: str,
+    organization_sid: str,
+    merged: Mapping[str, object],
+    current: IncomingNumber,
+) -> None:
+    try:
+        await conn.execute(
+            sql("update_number"), sid, account_sid, organization_sid, *_settable_values(merged)
+        )
+    except asyncpg.UniqueViolationError as error:
+        raise Conflict(
+            f"PhoneNumber {current.phone_number} already exists in the destination organization.",
+            param="AccountSid",
+        ) from error
+
+
+def _defaults() -> dict[str, object]:
+    template = IncomingNumber(
+        sid="", account_sid="", organization_sid="", phone_number="", friendly_name="",
+        api_version="2012-04-24", number_type=NumberType.SIP, pure_sip=True,
+    )
+    return {name: getattr(template, name) for name in SETTABLE_FIELDS}
+
+
+def _settable_values(settings: Mapping[str, object]) -> list[object]:
+    """Values in the order of SETTABLE_FIELDS, which the insert/update SQL follows."""
+    return [settings[name] for name in SETTABLE_FIELDS]

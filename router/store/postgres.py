@@ -1,0 +1,156 @@
+"""The PostgreSQL adapter: pool, named SQL files, migrations, error translation.
+
+This package is the only place SQL runs. Each statement lives in sql/<name>.sql and
+is loaded once; driver errors are translated to router errors here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Iterable
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import asyncpg
+import structlog
+
+from router.errors import Unavailable
+
+log = structlog.get_logger(__name__)
+
+_SQL_DIR = resources.files("router.store") / "sql"
+_MIGRATIONS_DIR = resources.files("router.store") / "migrations"
+
+# Connection-level failures: the database is unreachable, not the request wrong.
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.InterfaceError,
+)
+
+Connection = asyncpg.Connection
+Record = asyncpg.Record
+
+NOTIFY_PAYLOAD_LIMIT = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
+
+
+@cache
+def sql(name: str) -> str:
+    """The text of sql/<name>.sql, read once."""
+    return (_SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, text) of every migration file, in order."""
+    found = []
+    for entry in _MIGRATIONS_DIR.iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append((version, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """An asyncpg pool plus the helpers every store module uses."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10) -> Database:
+        """Open a pool; raise Unavailable if the server cannot be reached."""
+        try:
+            pool = await asyncpg.create_pool(
+                dsn, min_size=min_size, max_size=max_size, init=_init_connection
+            )
+        except _UNAVAILABLE as error:
+            raise Unavailable(f"Database unreachable: {type(error).__name__}") from error
+        assert pool is not None
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @contextlib.asynccontextmanager
+    async def connection(self) -> AsyncIterator[Connection]:
+        """A pooled connection; connection failures become Unavailable."""
+        with translate_unavailable():
+            async with self.pool.acquire() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Connection]:
+        """A connection inside one transaction, committed when the block ends."""
+        async with self.connection() as conn, conn.transaction():
+            yield conn
+
+    async def fetch(self, name: str, *args: Any) -> list[Record]:
+        async with self.connection() as conn:
+            return list(await conn.fetch(sql(name), *args))
+
+    async def fetchrow(self, name: str, *args: Any) -> Record | None:
+        async with self.connection() as conn:
+            return await conn.fetchrow(sql(name), *args)
+
+    async def fetchval(self, name: str, *args: Any) -> Any:
+        async with self.connection() as conn:
+            return await conn.fetchval(sql(name), *args)
+
+    async def execute(self, name: str, *args: Any) -> str:
+        async with self.connection() as conn:
+            return str(await conn.execute(sql(name), *args))
+
+    async def migrate(self) -> list[str]:
+        """Apply every pending migration, each in its own transaction; return their names."""
+        applied: list[str] = []
+        async with self.connection() as conn:
+            await conn.execute(sql("ensure_migrations_table"))
+            for version, name, text in migrations():
+                async with conn.transaction():
+                    await conn.execute(sql("lock_migrations"))
+                    done = {r["version"] for r in await conn.fetch(sql("applied_migrations"))}
+                    if version in done:
+                        continue
+                    await conn.execute(text)
+                    await conn.execute(sql("record_migration"), version, name)
+                    applied.append(name)
+                    log.info("migration_applied", migration=name)
+        return applied
+
+    async def pending_migrations(self) -> list[str]:
+        """Names of migrations not yet applied (readiness check)."""
+        async with self.connection() as conn:
+            await conn.execute(sql("ensure_migrations_table"))
+            done = {r["version"] for r in await conn.fetch(sql("applied_migrations"))}
+        return [name for version, name, _ in migrations() if version not in done]
+
+
+@contextlib.contextmanager
+def translate_unavailable() -> Any:
+    """Turn driver connection failures into Unavailable (HTTP 503)."""
+    try:
+        yield
+    except _UNAVAILABLE as error:
+        raise Unavailable(f"Database unavailable: {type(error).__name__}") from error
+
+
+async def _init_connection(conn: Connection) -> None:
+    # Numbers are text; JSON columns (later migrations) decode with the stdlib.
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+async def notify_numbers_changed(
+    conn: Connection, organizations: Iterable[str], phone_numbers: Iterable[str]
+) -> None:
+    """Tell every instance which cache entries a committed write made stale."""
+    orgs = sorted(set(organizations))
+    numbers = sorted(set(phone_numbers))
+    payload = json.dumps({"organizations": orgs, "phone_numbers": numbers})
+    if len(payload.encode()) > NOTIFY_PAYLOAD_LIMIT:
+        payload = json.dumps({"organizations": orgs, "all": True})
+    await conn.execute(sql("notify_numbers_changed"), payload)

@@ -1,0 +1,78 @@
+"""Row to domain-object mapping, in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.domain import (
+    Account,
+    AccountStatus,
+    Application,
+    ApplicationKind,
+    Credentials,
+    IncomingNumber,
+    InventoryNumber,
+    NumberType,
+    Organization,
+    Role,
+)
+
+_NUMBER_FIELDS = tuple(IncomingNumber.__dataclass_fields__)
+
+
+def organization(row: Any) -> Organization:
+    return Organization(
+        sid=row["sid"],
+        domain_name=row["domain_name"],
+        status=row["status"],
+        date_created=row["date_created"],
+        date_updated=row["date_updated"],
+    )
+
+
+def account(row: Any) -> Account:
+    return Account(
+        sid=row["sid"],
+        friendly_name=row["friendly_name"],
+        status=AccountStatus(row["status"]),
+        role=Role(row["role"]),
+        parent_sid=row["parent_sid"],
+        organization_sid=row["organization_sid"],
+        signing_key=row["signing_key"],
+        date_created=row["date_created"],
+        date_updated=row["date_updated"],
+    )
+
+
+def credentials(row: Any) -> Credentials:
+    return Credentials(salt=bytes(row["token_salt"]), digest=bytes(row["token_digest"]))
+
+
+def application(row: Any) -> Application:
+    return Application(
+        sid=row["sid"],
+        account_sid=row["account_sid"],
+        friendly_name=row["friendly_name"],
+        rcml_url=row["rcml_url"],
+        kind=ApplicationKind(row["kind"]),
+        api_version=row["api_version"],
+        has_voice_caller_id_lookup=row["has_voice_caller_id_lookup"],
+        date_created=row["date_created"],
+        date_updated=row["date_updated"],
+    )
+
+
+def incoming_number(row: Any) -> IncomingNumber:
+    values = {name: row[name] for name in _NUMBER_FIELDS if name in row}
+    values["number_type"] = NumberType(values["number_type"])
+    return IncomingNumber(**values)
+
+
+def inventory_number(row: Any) -> InventoryNumber:
+    return InventoryNumber(
+        phone_number=row["phone_number"],
+        number_type=NumberType(row["number_type"]),
+        area_code=row["area_code"],
+        country=row["country"],
+        assigned_sid=row["assigned_sid"],
+    )

@@ -1,0 +1,1 @@
+SELECT * FROM accounts WHERE parent_sid IS NULL ORDER BY date_created, sid LIMIT 1

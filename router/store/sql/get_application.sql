@@ -1,0 +1,1 @@
+SELECT * FROM applications WHERE sid = $1 AND account_sid = $2

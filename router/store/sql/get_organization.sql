@@ -1,0 +1,1 @@
+SELECT * FROM organizations WHERE sid = $1

@@ -1,0 +1,1 @@
+SELECT * FROM organizations WHERE domain_name = $1

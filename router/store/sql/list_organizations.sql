@@ -1,0 +1,1 @@
+SELECT * FROM organizations ORDER BY date_created, sid

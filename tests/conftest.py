@@ -1,0 +1,161 @@
+"""Shared fixtures: one throwaway PostgreSQL cluster per test session (started with the
+service's own embedded-cluster code, unless ROUTER_TEST_DATABASE_URL names a server),
+migrated once; every test starts from empty tables."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from router import config, tokens
+from router.app import create_app
+from router.domain import Account, AccountStatus, InventoryNumber, NumberType, Organization, Role
+from router.store.accounts import AccountStore, NewAccount
+from router.store.embedded import EmbeddedPostgres
+from router.store.numbers import InventoryStore
+from router.store.postgres import Database
+
+TABLES = (
+    "inventory, incoming_numbers, applications, accounts, organizations, settings"
+)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A PostgreSQL URL for the session: the given server or a private cluster."""
+    given = os.environ.get("ROUTER_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    data_dir = Path(tempfile.mkdtemp(prefix="router-test-", dir="/tmp"))
+    data_dir.chmod(0o755)  # the server may run as the postgres user
+    cluster = EmbeddedPostgres(data_dir)
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = await Database.connect(database_url, min_size=1, max_size=10)
+    await db.migrate()
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+async def db(database: Database) -> Database:
+    """The session database with every table emptied."""
+    async with database.connection() as conn:
+        await conn.execute(f"TRUNCATE {TABLES} CASCADE")
+    return database
+
+
+@pytest.fixture
+def settings(database_url: str) -> config.Settings:
+    return config.load(environ={}, overrides={"database_url": database_url})
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An account with its plain token, for Basic auth in tests."""
+
+    account: Account
+    token: str
+
+    @property
+    def sid(self) -> str:
+        return self.account.sid
+
+    @property
+    def auth(self) -> dict[str, str]:
+        raw = f"{self.account.sid}:{self.token}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
+
+
+MakeOrg = Callable[..., Awaitable[Organization]]
+MakeAccount = Callable[..., Awaitable[Tenant]]
+
+
+@pytest.fixture
+def make_org(db: Database) -> MakeOrg:
+    counter = iter(range(1_000_000))
+
+    async def make(domain: str | None = None) -> Organization:
+        return await AccountStore(db).create_organization(domain or f"org{next(counter)}.test")
+
+    return make
+
+
+@pytest.fixture
+def make_account(db: Database, make_org: MakeOrg) -> MakeAccount:
+    async def make(
+        parent: Tenant | None = None,
+        *,
+        organization: Organization | None = None,
+        role: Role = Role.ADMINISTRATOR,
+        status: str = "active",
+    ) -> Tenant:
+        org_sid = (
+            organization.sid
+            if organization
+            else parent.account.organization_sid
+            if parent
+            else (await make_org()).sid
+        )
+        token = tokens.new_token()
+        account = await AccountStore(db).create_account(
+            NewAccount(
+                friendly_name="test account",
+                role=role,
+                parent_sid=parent.sid if parent else None,
+                organization_sid=org_sid,
+                credentials=tokens.hash_token(token),
+                signing_key=tokens.new_signing_key(),
+                status=AccountStatus(status),
+            )
+        )
+        return Tenant(account, token)
+
+    return make
+
+
+@pytest.fixture
+async def admin(make_account: MakeAccount) -> Tenant:
+    """The super admin (an active account without a parent)."""
+    return await make_account()
+
+
+@pytest.fixture
+async def tenant(admin: Tenant, make_account: MakeAccount) -> Tenant:
+    """An ordinary tenant: a sub-account of the super admin."""
+    return await make_account(admin)
+
+
+@pytest.fixture
+def add_inventory(db: Database) -> Callable[..., Awaitable[None]]:
+    async def add(*numbers: str, number_type: str = "local", area_code: str = "510",
+                  country: str = "US") -> None:
+        await InventoryStore(db).insert(
+            [InventoryNumber(n, NumberType(number_type), area_code, country, None) for n in numbers]
+        )
+
+    return add
+
+
+@pytest.fixture
+async def client(db: Database, settings: config.Settings) -> AsyncIterator[TestClient]:
+    """An HTTP client on a real server bound to 127.0.0.1."""
+    app = create_app(settings, database=db)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
+        yield test_client
