@@ -39,7 +39,9 @@ async def _ensure_super_admin(accounts: AccountStore, settings: Settings) -> tup
     if existing is not None:
         return existing.sid, None
     if settings.admin_account_sid and not is_sid(settings.admin_account_sid, "AC"):
-        raise ConfigError("ROUTER_ADMIN_ACCOUNT_SID must be AC followed by 32 lowercase hex digits.")
+        raise ConfigError(
+            "ROUTER_ADMIN_ACCOUNT_SID must be AC followed by 32 lowercase hex digits."
+        )
     organization = await accounts.get_organization_by_domain(DEFAULT_DOMAIN)
     if organization is None:
         organization = await accounts.create_organization(DEFAULT_DOMAIN)

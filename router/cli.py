@@ -79,7 +79,6 @@ async def open_database(settings: config.Settings) -> AsyncIterator[Database]:
     if not dsn:
         embedded = EmbeddedPostgres(Path(settings.data_dir))
         dsn = await asyncio.to_thread(embedded.start)
-        log.info("embedded_postgres_started", data_dir=settings.data_dir)
     try:
         database = await Database.connect(
             dsn, min_size=settings.database_pool_min, max_size=settings.database_pool_max
@@ -92,7 +91,6 @@ async def open_database(settings: config.Settings) -> AsyncIterator[Database]:
     finally:
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)
-            log.info("embedded_postgres_stopped")
 
 
 async def serve(settings: config.Settings, args: argparse.Namespace) -> int:
@@ -149,8 +147,9 @@ async def inventory_import(settings: config.Settings, args: argparse.Namespace) 
     return 0 if summary.rejected_count == 0 else 1
 
 
-def _progress(done: int, total: int) -> None:
+def _progress(done: int, total_lines: int) -> None:
+    # Rows exclude the header and blank lines, so the bar is an estimate capped at full.
     width = 30
-    filled = width * done // max(total, 1)
+    filled = min(width, width * done // max(total_lines, 1))
     bar = "#" * filled + "." * (width - filled)
-    print(f"\r[{bar}] {done}/{total} rows", end="", file=sys.stderr, flush=True)
+    print(f"\r[{bar}] {done} rows read", end="", file=sys.stderr, flush=True)

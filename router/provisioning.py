@@ -35,9 +35,7 @@ def check_applications(
         param = parameter_name(field)
         owner_and_kind = found.get(str(sid))
         if owner_and_kind is None or owner_and_kind[0] not in owners:
-            raise Invalid(
-                f"Invalid {param}: no application {sid} in this account.", param=param
-            )
+            raise Invalid(f"Invalid {param}: no application {sid} in this account.", param=param)
         if owner_and_kind[1] not in APPLICATION_KINDS[field]:
             accepted = " or ".join(sorted(APPLICATION_KINDS[field]))
             raise Invalid(

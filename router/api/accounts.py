@@ -68,8 +68,9 @@ async def _organization_for_new_account(
     if not caller.is_super_admin:
         raise Forbidden("Only a super admin may place an account in another organization.")
     if not is_sid(wanted, "OR"):
-        raise Invalid("Invalid OrganizationSid: must be a sid starting with OR.",
-                      param="OrganizationSid")
+        raise Invalid(
+            "Invalid OrganizationSid: must be a sid starting with OR.", param="OrganizationSid"
+        )
     if await request.app[ACCOUNTS].get_organization(wanted) is None:
         raise NotFound(f"Organization {wanted} was not found.", param="OrganizationSid")
     return wanted
@@ -78,14 +79,16 @@ async def _organization_for_new_account(
 async def update_account(request: web.Request) -> web.Response:
     """FriendlyName, Status, AuthToken (rotate=any value: a new one is generated and
     shown once) and RotateSigningKey."""
-    caller, account = await caller_and_account(request, strip_json_suffix(request.match_info["sid"]))
+    caller, account = await caller_and_account(
+        request, strip_json_suffix(request.match_info["sid"])
+    )
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
     status = params.choice(raw, "Status", STATUSES)
     if status is not None and account.sid == caller.sid and status != AccountStatus.ACTIVE:
         raise Invalid("Invalid Status: an account cannot deactivate itself.", param="Status")
     if account.sid != caller.sid:
         require_administrator(caller)
-    stored = (await request.app[ACCOUNTS].get_account_with_credentials(account.sid))
+    stored = await request.app[ACCOUNTS].get_account_with_credentials(account.sid)
     assert stored is not None
     token = _new_token(raw)
     updated = await request.app[ACCOUNTS].update_account(
@@ -114,7 +117,10 @@ def _new_token(raw: dict[str, str]) -> str | None:
 
 async def list_organizations(request: web.Request) -> web.Response:
     require_super_admin(await authenticate(request))
-    items = [representations.organization(request, o) for o in await request.app[ACCOUNTS].list_organizations()]
+    items = [
+        representations.organization(request, o)
+        for o in await request.app[ACCOUNTS].list_organizations()
+    ]
     return render_list(request, items, root="Organizations", item="Organization")
 
 
@@ -138,8 +144,10 @@ async def create_organization(request: web.Request) -> web.Response:
 def _domain_name(value: str | None) -> str:
     """A DNS name: labels of letters, digits and hyphens, at most 253 characters."""
     if not value or len(value) > 253:
-        raise Invalid("Invalid DomainName: must be a domain name such as acme.example.com.",
-                      param="DomainName")
+        raise Invalid(
+            "Invalid DomainName: must be a domain name such as acme.example.com.",
+            param="DomainName",
+        )
     labels = value.lower().rstrip(".").split(".")
     valid = all(
         0 < len(label) <= 63
@@ -150,6 +158,8 @@ def _domain_name(value: str | None) -> str:
         for label in labels
     )
     if not valid:
-        raise Invalid("Invalid DomainName: must be a domain name such as acme.example.com.",
-                      param="DomainName")
+        raise Invalid(
+            "Invalid DomainName: must be a domain name such as acme.example.com.",
+            param="DomainName",
+        )
     return ".".join(labels)

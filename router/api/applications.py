@@ -30,7 +30,9 @@ def _fields(raw: dict[str, str]) -> dict[str, object]:
 
 
 async def _application(request: web.Request) -> Application:
-    _, account = await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
+    _, account = await caller_and_account(
+        request, strip_json_suffix(request.match_info["account_sid"])
+    )
     sid = strip_json_suffix(request.match_info["sid"])
     application = await request.app[ACCOUNTS].get_application(account.sid, sid)
     if application is None:
@@ -39,14 +41,18 @@ async def _application(request: web.Request) -> Application:
 
 
 async def list_applications(request: web.Request) -> web.Response:
-    _, account = await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
+    _, account = await caller_and_account(
+        request, strip_json_suffix(request.match_info["account_sid"])
+    )
     found = await request.app[ACCOUNTS].list_applications(account.sid)
     items = [representations.application(request, a) for a in found]
     return render_list(request, items, root="Applications", item="Application")
 
 
 async def create_application(request: web.Request) -> web.Response:
-    _, account = await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
+    _, account = await caller_and_account(
+        request, strip_json_suffix(request.match_info["account_sid"])
+    )
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
     fields = _fields(raw)
     if "friendly_name" not in fields:

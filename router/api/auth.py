@@ -13,7 +13,6 @@ from router.domain import Account, AccountStatus, Role, is_sid
 from router.errors import AccountInactive, Forbidden, NotFound, Unauthenticated
 
 
-
 async def authenticate(request: web.Request) -> Account:
     """The active account whose AccountSid:AuthToken the request carries."""
     account_sid, token = _basic_credentials(request.headers.get("Authorization", ""))
@@ -46,7 +45,9 @@ def _basic_credentials(header: str) -> tuple[str, str]:
 
 async def authorize_account(request: web.Request, caller: Account, target_sid: str) -> Account:
     """The target account, if the caller is it, one of its ancestors or a super admin."""
-    target = await request.app[ACCOUNTS].get_account(target_sid) if is_sid(target_sid, "AC") else None
+    target = (
+        await request.app[ACCOUNTS].get_account(target_sid) if is_sid(target_sid, "AC") else None
+    )
     if caller.is_super_admin:
         if target is None:
             raise NotFound(f"Account {target_sid} was not found.", param="AccountSid")

@@ -36,9 +36,7 @@ def more_info(code: int) -> str:
     return f"https://www.twilio.com/docs/errors/{code}"
 
 
-def error_response(
-    request: web.Request, *, status: int, code: int, message: str
-) -> web.Response:
+def error_response(request: web.Request, *, status: int, code: int, message: str) -> web.Response:
     """An error in the caller's format, with the headers its status needs."""
     if wants_json(request) or request.path.startswith("/v1/"):
         body = {"code": code, "message": message, "more_info": more_info(code), "status": status}
@@ -92,7 +90,9 @@ def _http_error(request: web.Request, error: web.HTTPException) -> web.Response:
     }
     message = messages.get(error.status, error.reason)
     response = error_response(
-        request, status=error.status, code=_HTTP_CODES.get(error.status, 20000 + error.status),
+        request,
+        status=error.status,
+        code=_HTTP_CODES.get(error.status, 20000 + error.status),
         message=message,
     )
     if error.status == 405 and "Allow" in error.headers:

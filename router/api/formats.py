@@ -87,9 +87,7 @@ def render_list(
 
 
 def json_response(body: Any, *, status: int = 200) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json"
-    )
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
 
 def xml_response(element: ET.Element, *, status: int = 200) -> web.Response:
@@ -115,6 +113,5 @@ def _append(parent: ET.Element, name: str, value: Any) -> None:
 def _xml_attributes(envelope: Mapping[str, Any]) -> dict[str, str]:
     # Restcomm writes list paging as lowercase attributes without underscores.
     return {
-        key.replace("_", ""): "" if value is None else str(value)
-        for key, value in envelope.items()
+        key.replace("_", ""): "" if value is None else str(value) for key, value in envelope.items()
     }

@@ -22,18 +22,25 @@ async def available_numbers(request: web.Request) -> web.Response:
     await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
     country = request.match_info["country"]
     if len(country) != 2 or not country.isascii() or not country.isalpha():
-        raise Invalid("Invalid Country: must be an ISO 3166 two-letter code such as US.",
-                      param="Country")
+        raise Invalid(
+            "Invalid Country: must be an ISO 3166 two-letter code such as US.", param="Country"
+        )
     raw = params.query_params(request)
     area_code = raw.get("AreaCode") or None
-    if area_code is not None and not (area_code.isascii() and area_code.isdigit() and len(area_code) <= 8):
+    if area_code is not None and not (
+        area_code.isascii() and area_code.isdigit() and len(area_code) <= 8
+    ):
         raise Invalid("Invalid AreaCode: must be up to 8 digits.", param="AreaCode")
     contains = raw.get("Contains") or None
     if contains is not None and (
         len(contains) > 32 or not all(c.isascii() and (c.isdigit() or c in "+*") for c in contains)
     ):
-        raise Invalid("Invalid Contains: up to 32 digits; * stands for one digit.", param="Contains")
-    limit = params.integer(raw, "PageSize", default=50, low=1, high=request.app[SETTINGS].api_max_page_size)
+        raise Invalid(
+            "Invalid Contains: up to 32 digits; * stands for one digit.", param="Contains"
+        )
+    limit = params.integer(
+        raw, "PageSize", default=50, low=1, high=request.app[SETTINGS].api_max_page_size
+    )
     found = await request.app[INVENTORY].available(
         country.upper(),
         TYPE_ROUTES[strip_json_suffix(request.match_info["kind"])],
@@ -46,8 +53,12 @@ async def available_numbers(request: web.Request) -> web.Response:
         for n in found
     ]
     return render_list(
-        request, items, root="AvailablePhoneNumbers", item="AvailablePhoneNumber",
-        json_key="available_phone_numbers", envelope={"uri": request.path_qs},
+        request,
+        items,
+        root="AvailablePhoneNumbers",
+        item="AvailablePhoneNumber",
+        json_key="available_phone_numbers",
+        envelope={"uri": request.path_qs},
     )
 
 

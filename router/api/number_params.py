@@ -40,7 +40,11 @@ SETTINGS: dict[str, tuple[str, Parser]] = {
 # The seed's statusCallback section spells these in lower camel case.
 ALIASES = {"statusCallback": "StatusCallback", "statusCallbackMethod": "StatusCallbackMethod"}
 
-TYPE_ROUTES = {"Local": NumberType.LOCAL, "TollFree": NumberType.TOLLFREE, "Mobile": NumberType.MOBILE}
+TYPE_ROUTES = {
+    "Local": NumberType.LOCAL,
+    "TollFree": NumberType.TOLLFREE,
+    "Mobile": NumberType.MOBILE,
+}
 SORT_KEYS = {
     "PhoneNumber": SortKey.PHONE_NUMBER.value,
     "FriendlyName": SortKey.FRIENDLY_NAME.value,
@@ -79,7 +83,9 @@ def provision_request(raw: Mapping[str, str], number_type: NumberType | None) ->
     )
 
 
-def _area_code(raw: Mapping[str, str], number_type: NumberType | None, pure_sip: bool) -> str | None:
+def _area_code(
+    raw: Mapping[str, str], number_type: NumberType | None, pure_sip: bool
+) -> str | None:
     value = raw.get("AreaCode")
     if value is None:
         return None
@@ -88,7 +94,9 @@ def _area_code(raw: Mapping[str, str], number_type: NumberType | None, pure_sip:
             "Invalid AreaCode: not accepted on this resource; give PhoneNumber.", param="AreaCode"
         )
     if pure_sip:
-        raise Invalid("Invalid AreaCode: SIP numbers (isSIP=true) need PhoneNumber.", param="AreaCode")
+        raise Invalid(
+            "Invalid AreaCode: SIP numbers (isSIP=true) need PhoneNumber.", param="AreaCode"
+        )
     if not (value.isascii() and value.isdigit() and 1 <= len(value) <= 6):
         raise Invalid("Invalid AreaCode: must be 1 to 6 digits, e.g. 510.", param="AreaCode")
     return value

@@ -43,7 +43,11 @@ async def list_numbers(request: web.Request) -> web.Response:
     envelope = _envelope(request, raw, page, page_request)
     items = [representations.number(request, n) for n in page.items]
     return render_list(
-        request, items, root=LIST_ROOT, item=ITEM_ROOT, json_key="incomingPhoneNumbers",
+        request,
+        items,
+        root=LIST_ROOT,
+        item=ITEM_ROOT,
+        json_key="incomingPhoneNumbers",
         envelope=envelope,
     )
 
@@ -105,7 +109,9 @@ async def update_number(request: web.Request) -> web.Response:
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
     for fixed in ("PhoneNumber", "isSIP"):
         if fixed in raw:
-            raise Invalid(f"Invalid {fixed}: it cannot change; provision a new number.", param=fixed)
+            raise Invalid(
+                f"Invalid {fixed}: it cannot change; provision a new number.", param=fixed
+            )
     changes = number_params.settings(raw)
     new_owner = None
     target_sid = params.sid(raw, "AccountSid", "AC")
@@ -114,7 +120,9 @@ async def update_number(request: web.Request) -> web.Response:
         owners = await request.app[ACCOUNTS].ancestors(target.sid)
         new_owner = (target.sid, target.organization_sid, owners)
     elif target_sid == "":
-        raise Invalid("Invalid AccountSid: must be a 34-character sid starting with AC.", param="AccountSid")
+        raise Invalid(
+            "Invalid AccountSid: must be a 34-character sid starting with AC.", param="AccountSid"
+        )
     number = await request.app[NUMBERS].update(
         account.sid, _number_sid(request), changes, new_owner=new_owner
     )
@@ -132,17 +140,23 @@ async def migrate_numbers(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     require_super_admin(caller)
     target_sid = _account_sid(request)
-    target = await request.app[ACCOUNTS].get_account(target_sid) if is_sid(target_sid, "AC") else None
+    target = (
+        await request.app[ACCOUNTS].get_account(target_sid) if is_sid(target_sid, "AC") else None
+    )
     if target is None:
         raise NotFound(f"Account {target_sid} was not found.", param="AccountSid")
     if target.parent_sid is None:
-        raise Invalid("Invalid AccountSid: the numbers of a super admin cannot be migrated.",
-                      param="AccountSid")
+        raise Invalid(
+            "Invalid AccountSid: the numbers of a super admin cannot be migrated.",
+            param="AccountSid",
+        )
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
     organization_sid = raw.get("OrganizationSid", "")
     if not is_sid(organization_sid, "OR"):
-        raise Invalid("Invalid OrganizationSid: must be a 34-character sid starting with OR.",
-                      param="OrganizationSid")
+        raise Invalid(
+            "Invalid OrganizationSid: must be a 34-character sid starting with OR.",
+            param="OrganizationSid",
+        )
     organization = await request.app[ACCOUNTS].get_organization(organization_sid)
     if organization is None:
         raise NotFound(f"Organization {organization_sid} was not found.", param="OrganizationSid")

@@ -117,8 +117,7 @@ def url(params: Mapping[str, str], name: str) -> str | None:
 
 def _bad_url(name: str) -> Invalid:
     return Invalid(
-        f"Invalid {name}: must be an absolute http or https URL of at most {MAX_URL}"
-        " characters.",
+        f"Invalid {name}: must be an absolute http or https URL of at most {MAX_URL} characters.",
         param=name,
         code=21402,
     )
@@ -166,14 +165,17 @@ def api_version(params: Mapping[str, str], name: str = "ApiVersion") -> str | No
     return value
 
 
-def integer(
-    params: Mapping[str, str], name: str, *, default: int, low: int, high: int
-) -> int:
+def integer(params: Mapping[str, str], name: str, *, default: int, low: int, high: int) -> int:
     """A decimal integer within [low, high]."""
     value = params.get(name)
     if value is None:
         return default
-    if not value.isascii() or not value.isdigit() or len(value) > 9 or not low <= int(value) <= high:
+    if (
+        not value.isascii()
+        or not value.isdigit()
+        or len(value) > 9
+        or not low <= int(value) <= high
+    ):
         raise Invalid(f"Invalid {name}: must be an integer from {low} to {high}.", param=name)
     return int(value)
 

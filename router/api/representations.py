@@ -12,7 +12,9 @@ from router.domain import Account, Application, IncomingNumber, InventoryNumber,
 
 def mount_point(request: web.Request) -> str:
     """The prefix the caller used: /restcomm/2012-04-24 or /2012-04-24."""
-    return "/restcomm/" + API_VERSION if request.path.startswith("/restcomm/") else "/" + API_VERSION
+    return (
+        "/restcomm/" + API_VERSION if request.path.startswith("/restcomm/") else "/" + API_VERSION
+    )
 
 
 def number(request: web.Request, n: IncomingNumber) -> dict[str, Any]:

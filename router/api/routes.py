@@ -27,37 +27,84 @@ def setup_routes(app: web.Application) -> None:
     r = app.router
     acc = "/Accounts/{account_sid}"
     nums = acc + "/IncomingPhoneNumbers"
-    _api(r, nums + "/migrate", {
-        "POST": numbers.migrate_numbers, "PUT": numbers.not_allowed,
-        "DELETE": numbers.not_allowed, "GET": numbers.not_allowed,
-    })
-    _api(r, nums + "/" + TYPES, {
-        "GET": numbers.list_numbers, "POST": numbers.create_number,
-        "PUT": numbers.not_allowed, "DELETE": numbers.not_allowed,
-    })
-    _api(r, nums + "/{sid}", {
-        "GET": numbers.get_number, "POST": numbers.update_number,
-        "PUT": numbers.update_number, "DELETE": numbers.delete_number,
-    })
-    _api(r, nums, {
-        "GET": numbers.list_numbers, "POST": numbers.create_number,
-        "PUT": numbers.not_allowed, "DELETE": numbers.not_allowed,
-    })
+    _api(
+        r,
+        nums + "/migrate",
+        {
+            "POST": numbers.migrate_numbers,
+            "PUT": numbers.not_allowed,
+            "DELETE": numbers.not_allowed,
+            "GET": numbers.not_allowed,
+        },
+    )
+    _api(
+        r,
+        nums + "/" + TYPES,
+        {
+            "GET": numbers.list_numbers,
+            "POST": numbers.create_number,
+            "PUT": numbers.not_allowed,
+            "DELETE": numbers.not_allowed,
+        },
+    )
+    _api(
+        r,
+        nums + "/{sid}",
+        {
+            "GET": numbers.get_number,
+            "POST": numbers.update_number,
+            "PUT": numbers.update_number,
+            "DELETE": numbers.delete_number,
+        },
+    )
+    _api(
+        r,
+        nums,
+        {
+            "GET": numbers.list_numbers,
+            "POST": numbers.create_number,
+            "PUT": numbers.not_allowed,
+            "DELETE": numbers.not_allowed,
+        },
+    )
     _api(r, acc + "/AvailablePhoneNumbers/{country}/" + TYPES, {"GET": inventory.available_numbers})
-    _api(r, acc + "/Applications/{sid}", {
-        "GET": applications.get_application, "POST": applications.update_application,
-        "PUT": applications.update_application, "DELETE": applications.delete_application,
-    })
-    _api(r, acc + "/Applications", {
-        "GET": applications.list_applications, "POST": applications.create_application,
-    })
-    _api(r, "/Accounts/{sid}", {"GET": accounts.get_account, "POST": accounts.update_account,
-                                "PUT": accounts.update_account})
+    _api(
+        r,
+        acc + "/Applications/{sid}",
+        {
+            "GET": applications.get_application,
+            "POST": applications.update_application,
+            "PUT": applications.update_application,
+            "DELETE": applications.delete_application,
+        },
+    )
+    _api(
+        r,
+        acc + "/Applications",
+        {
+            "GET": applications.list_applications,
+            "POST": applications.create_application,
+        },
+    )
+    _api(
+        r,
+        "/Accounts/{sid}",
+        {
+            "GET": accounts.get_account,
+            "POST": accounts.update_account,
+            "PUT": accounts.update_account,
+        },
+    )
     _api(r, "/Accounts", {"GET": accounts.list_accounts, "POST": accounts.create_account})
     _api(r, "/Organizations/{sid}", {"GET": accounts.get_organization})
-    _api(r, "/Organizations", {
-        "GET": accounts.list_organizations, "POST": accounts.create_organization,
-    })
+    _api(
+        r,
+        "/Organizations",
+        {
+            "GET": accounts.list_organizations,
+            "POST": accounts.create_organization,
+        },
+    )
     r.add_post("/v1/admin/inventory", inventory.import_inventory_route)
     r.add_get("/healthz", health.healthz)
     r.add_get("/readyz", health.readyz)

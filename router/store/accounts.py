@@ -42,7 +42,9 @@ class AccountStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create_organization(self, domain_name: str, *, sid: str | None = None) -> Organization:
+    async def create_organization(
+        self, domain_name: str, *, sid: str | None = None
+    ) -> Organization:
         try:
             row = await self.db.fetchrow(
                 "insert_organization", sid or new_sid("OR"), domain_name, "active"
@@ -151,8 +153,10 @@ class AccountStore:
     async def list_applications(self, account_sid: str) -> list[Application]:
         return [rows.application(r) for r in await self.db.fetch("list_applications", account_sid)]
 
-    async def update_application(self, current: Application, changes: Mapping[str, object]) -> Application:
-        merged = {
+    async def update_application(
+        self, current: Application, changes: Mapping[str, object]
+    ) -> Application:
+        merged: dict[str, object] = {
             "friendly_name": current.friendly_name,
             "rcml_url": current.rcml_url,
             "kind": current.kind,
@@ -183,4 +187,3 @@ class AccountStore:
             ) from error
         if deleted is None:
             raise NotFound(f"Application {sid} was not found.", param="Sid")
-

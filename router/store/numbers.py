@@ -48,8 +48,16 @@ class NumberStore:
             settings.setdefault(
                 "friendly_name", numbers.friendly_name(phone_number, pure_sip=request.pure_sip)
             )
-            await _insert(conn, sid, account_sid, organization_sid, phone_number, number_type,
-                          request.pure_sip, settings)
+            await _insert(
+                conn,
+                sid,
+                account_sid,
+                organization_sid,
+                phone_number,
+                number_type,
+                request.pure_sip,
+                settings,
+            )
             await notify_numbers_changed(conn, [organization_sid], [phone_number])
         return await self._get_existing(account_sid, sid)
 
@@ -237,7 +245,12 @@ async def _insert(
     try:
         await conn.execute(
             sql("insert_number"),
-            sid, account_sid, organization_sid, phone_number, number_type.value, pure_sip,
+            sid,
+            account_sid,
+            organization_sid,
+            phone_number,
+            number_type.value,
+            pure_sip,
             *values,
         )
     except asyncpg.UniqueViolationError as error:
@@ -269,8 +282,14 @@ async def _update(
 
 def _defaults() -> dict[str, object]:
     template = IncomingNumber(
-        sid="", account_sid="", organization_sid="", phone_number="", friendly_name="",
-        api_version="2012-04-24", number_type=NumberType.SIP, pure_sip=True,
+        sid="",
+        account_sid="",
+        organization_sid="",
+        phone_number="",
+        friendly_name="",
+        api_version="2012-04-24",
+        number_type=NumberType.SIP,
+        pure_sip=True,
     )
     return {name: getattr(template, name) for name in SETTABLE_FIELDS}
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 import structlog
+from asyncpg import Connection, Record
 
 from router.errors import Unavailable
 
@@ -33,8 +34,7 @@ _UNAVAILABLE = (
     asyncpg.exceptions.InterfaceError,
 )
 
-Connection = asyncpg.Connection
-Record = asyncpg.Record
+__all__ = ["Connection", "Database", "Record", "notify_numbers_changed", "sql"]
 
 NOTIFY_PAYLOAD_LIMIT = 7000  # PostgreSQL refuses payloads of 8000 bytes or more
 
@@ -95,7 +95,8 @@ class Database:
 
     async def fetchrow(self, name: str, *args: Any) -> Record | None:
         async with self.connection() as conn:
-            return await conn.fetchrow(sql(name), *args)
+            row: Record | None = await conn.fetchrow(sql(name), *args)
+            return row
 
     async def fetchval(self, name: str, *args: Any) -> Any:
         async with self.connection() as conn:
