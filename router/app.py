@@ -7,28 +7,50 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from router.api.errors import error_middleware
-from router.api.keys import ACCOUNTS, DATABASE, INVENTORY, NUMBERS, SETTINGS
+from router.api.gateway import GatewayAuth
+from router.api.keys import (
+    ACCOUNTS,
+    CALLS,
+    DATABASE,
+    FETCHER,
+    GATEWAY,
+    INVENTORY,
+    NUMBERS,
+    ORGANIZATIONS,
+    RESOLVER,
+    SETTINGS,
+)
 from router.api.routes import setup_routes
+from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
+from router.domain import Credentials
+from router.organizations import OrganizationDirectory
+from router.outbound import create_client_session
+from router.rcml import RcmlFetcher
+from router.resolver import Resolver, apply_change_notice
 from router.store.accounts import AccountStore
+from router.store.calls import CallStore
+from router.store.listener import Listener
 from router.store.numbers import InventoryStore, NumberStore
 from router.store.postgres import Database
+
+Context = Callable[[web.Application], AsyncIterator[None]]
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> web.Application:
     """The web application; opens (and later closes) its own pool unless given one."""
     # Bodies are read with explicit per-route limits (api/params.py), so aiohttp's own
-    # limit only needs to admit the largest route's (the inventory import).
+    # limit only needs to admit the largest form body.
     app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database_context(settings, database))
+    app.cleanup_ctx.append(_routing_context(settings))
+    app.cleanup_ctx.append(_outbound_context(settings))
     setup_routes(app)
     return app
 
 
-def _database_context(
-    settings: Settings, given: Database | None
-) -> Callable[[web.Application], AsyncIterator[None]]:
+def _database_context(settings: Settings, given: Database | None) -> Context:
     async def context(app: web.Application) -> AsyncIterator[None]:
         database = given or await Database.connect(
             settings.database_url,
@@ -39,8 +61,52 @@ def _database_context(
         app[ACCOUNTS] = AccountStore(database)
         app[NUMBERS] = NumberStore(database)
         app[INVENTORY] = InventoryStore(database)
+        app[CALLS] = CallStore(database)
+        app[ORGANIZATIONS] = OrganizationDirectory(app[CALLS])
+        app[GATEWAY] = GatewayAuth(settings.gateway_token, await _stored_gateway_token(app))
         yield
         if given is None:
             await database.close()
+
+    return context
+
+
+async def _stored_gateway_token(app: web.Application) -> Credentials | None:
+    stored = await app[ACCOUNTS].get_setting(GATEWAY_TOKEN_KEY)
+    return Credentials(salt=stored[:16], digest=stored[16:]) if stored else None
+
+
+def _routing_context(settings: Settings) -> Context:
+    """The resolver, kept fresh by the numbers_changed notifications."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        resolver = Resolver(
+            app[NUMBERS],
+            default_region=settings.phone_default_region,
+            cache_ttl=settings.cache_ttl_seconds,
+            cache_size=settings.cache_max_size,
+        )
+        app[RESOLVER] = resolver
+        listener = Listener(
+            app[DATABASE].dsn,
+            "numbers_changed",
+            lambda payload: apply_change_notice(resolver, payload),
+            resolver.clear,
+        )
+        listener.start()
+        yield
+        await listener.stop()
+
+    return context
+
+
+def _outbound_context(settings: Settings) -> Context:
+    """One shared client session for every outbound request."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        session = create_client_session(settings)
+        app[FETCHER] = RcmlFetcher.from_settings(session, settings)
+        yield
+        await session.close()
 
     return context

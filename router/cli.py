@@ -133,10 +133,10 @@ async def migrate(settings: config.Settings, args: argparse.Namespace) -> int:
 
 async def inventory_import(settings: config.Settings, args: argparse.Namespace) -> int:
     path: Path = args.file
-    if not path.is_file():
+    total = await asyncio.to_thread(_count_lines, path)
+    if total is None:
         print(f"router: no such file: {path}", file=sys.stderr)
         return 2
-    total = sum(1 for _ in path.open("rb"))
     async with open_database(settings) as database:
         with path.open(encoding="utf-8-sig", newline="") as lines:
             summary = await import_inventory(
@@ -145,6 +145,13 @@ async def inventory_import(settings: config.Settings, args: argparse.Namespace) 
     print(file=sys.stderr)
     print(summary.render())
     return 0 if summary.rejected_count == 0 else 1
+
+
+def _count_lines(path: Path) -> int | None:
+    if not path.is_file():
+        return None
+    with path.open("rb") as lines:
+        return sum(1 for _ in lines)
 
 
 def _progress(done: int, total_lines: int) -> None:

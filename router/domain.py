@@ -176,6 +176,12 @@ class IncomingNumber:
     voice_application_name: str | None = None
     sms_application_name: str | None = None
     refer_application_name: str | None = None
+    voice_application_url: str | None = None
+    sms_application_url: str | None = None
+    refer_application_url: str | None = None
+    account_status: str = "active"
+    # The account's webhook signing key, so a routed event needs no extra query.
+    account_signing_key: str = field(default="", repr=False)
     date_created: datetime = field(default_factory=lambda: datetime.min)
     date_updated: datetime = field(default_factory=lambda: datetime.min)
 
@@ -250,3 +256,31 @@ PARAMETER_NAMES = {
     "status_callback": "StatusCallback",
     "status_callback_method": "StatusCallbackMethod",
 }
+
+
+class CallStatus(enum.StrEnum):
+    RINGING = "ringing"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    BUSY = "busy"
+    FAILED = "failed"
+    NO_ANSWER = "no-answer"
+    CANCELED = "canceled"
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """A routed call, as later status events and refers find it."""
+
+    sid: str
+    number_sid: str
+    account_sid: str
+    organization_sid: str
+    from_number: str
+    to_number: str
+    status: CallStatus
+    caller_name: str | None
+    forwarded_from: str | None
+    sip_headers: dict[str, str]
+    date_created: datetime
+    date_updated: datetime

@@ -24,7 +24,7 @@ from router.store.numbers import InventoryStore
 from router.store.postgres import Database
 
 TABLES = (
-    "inventory, incoming_numbers, applications, accounts, organizations, settings"
+    "messages, calls, inventory, incoming_numbers, applications, accounts, organizations, settings"
 )
 
 
@@ -144,8 +144,9 @@ async def tenant(admin: Tenant, make_account: MakeAccount) -> Tenant:
 
 @pytest.fixture
 def add_inventory(db: Database) -> Callable[..., Awaitable[None]]:
-    async def add(*numbers: str, number_type: str = "local", area_code: str = "510",
-                  country: str = "US") -> None:
+    async def add(
+        *numbers: str, number_type: str = "local", area_code: str = "510", country: str = "US"
+    ) -> None:
         await InventoryStore(db).insert(
             [InventoryNumber(n, NumberType(number_type), area_code, country, None) for n in numbers]
         )

@@ -72,7 +72,9 @@ async def _organization_for_new_account(
             "Invalid OrganizationSid: must be a sid starting with OR.", param="OrganizationSid"
         )
     if await request.app[ACCOUNTS].get_organization(wanted) is None:
-        raise NotFound(f"Organization {wanted} was not found.", param="OrganizationSid")
+        raise NotFound(
+            f"Unknown OrganizationSid: no organization {wanted} exists.", param="OrganizationSid"
+        )
     return wanted
 
 

@@ -8,7 +8,7 @@ from router.api import params, representations
 from router.api.auth import caller_and_account
 from router.api.formats import render, render_list, strip_json_suffix
 from router.api.keys import ACCOUNTS, SETTINGS
-from router.domain import Application, ApplicationKind
+from router.domain import Application, ApplicationKind, is_sid
 from router.errors import Invalid, NotFound
 
 KINDS = {k.value: k.value for k in ApplicationKind}
@@ -34,6 +34,8 @@ async def _application(request: web.Request) -> Application:
         request, strip_json_suffix(request.match_info["account_sid"])
     )
     sid = strip_json_suffix(request.match_info["sid"])
+    if not is_sid(sid, "AP"):
+        raise NotFound("Application not found: Sid must be AP and 32 hex digits.", param="Sid")
     application = await request.app[ACCOUNTS].get_application(account.sid, sid)
     if application is None:
         raise NotFound(f"Application {sid} was not found.", param="Sid")

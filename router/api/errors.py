@@ -3,6 +3,7 @@ the middleware that renders every failure in the caller's format."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 
@@ -59,8 +60,12 @@ def _xml_error(status: int, code: int, message: str) -> ET.Element:
         ("MoreInfo", more_info(code)),
         ("Status", status),
     ):
-        ET.SubElement(exception, name).text = str(value)
+        ET.SubElement(exception, name).text = _XML_FORBIDDEN.sub("\ufffd", str(value))
     return root
+
+
+# Messages may quote client input; XML 1.0 cannot carry these characters at all.
+_XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 @web.middleware

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from router.api.gateway import GatewayAuth
 from router.config import Settings
+from router.organizations import OrganizationDirectory
+from router.rcml import RcmlFetcher
+from router.resolver import Resolver
 from router.store.accounts import AccountStore
+from router.store.calls import CallStore
 from router.store.numbers import InventoryStore, NumberStore
 from router.store.postgres import Database
 
@@ -14,3 +19,8 @@ DATABASE = web.AppKey("database", Database)
 ACCOUNTS = web.AppKey("accounts", AccountStore)
 NUMBERS = web.AppKey("numbers", NumberStore)
 INVENTORY = web.AppKey("inventory", InventoryStore)
+RESOLVER = web.AppKey("resolver", Resolver)
+CALLS = web.AppKey("calls", CallStore)
+FETCHER = web.AppKey("fetcher", RcmlFetcher)
+GATEWAY = web.AppKey("gateway", GatewayAuth)
+ORGANIZATIONS = web.AppKey("organizations", OrganizationDirectory)

@@ -70,6 +70,12 @@ def settings(raw: Mapping[str, str]) -> dict[str, object]:
 def provision_request(raw: Mapping[str, str], number_type: NumberType | None) -> NumberRequest:
     """A provisioning request: exactly one of PhoneNumber or AreaCode (AreaCode wins)."""
     pure_sip = bool(params.boolean(raw, "isSIP"))
+    if pure_sip and number_type is not None:
+        raise Invalid(
+            "Invalid isSIP: SIP numbers are provisioned on IncomingPhoneNumbers, not on a"
+            " Local, TollFree or Mobile resource.",
+            param="isSIP",
+        )
     area_code = _area_code(raw, number_type, pure_sip)
     phone_number = None if area_code else _phone_number(raw, pure_sip)
     values = settings(raw)
@@ -135,10 +141,20 @@ def sip_number(value: str) -> str:
             param="PhoneNumber",
             code=21421,
         )
+    if not value.isprintable():  # a pattern may compile with a NUL the database refuses
+        raise Invalid(
+            "Invalid PhoneNumber: control characters are not allowed.",
+            param="PhoneNumber",
+            code=21421,
+        )
     if patterns.is_pattern(value):
-        patterns.validate_pattern(value)
+        try:
+            patterns.validate_pattern(value)
+        except Invalid as error:  # SPEC 8: every invalid PhoneNumber is code 21421
+            raise Invalid(error.message, param="PhoneNumber", code=21421) from error
         return value
-    if not value.isascii() or not value.isdigit():
+    digits = value.removeprefix("+")  # a plain number may be written +digits (SPEC 2.1)
+    if not digits.isascii() or not digits.isdigit():
         raise Invalid(
             "Invalid PhoneNumber: a SIP number holds digits, *, #, + or a regular expression.",
             param="PhoneNumber",

@@ -28,7 +28,12 @@ def _account_sid(request: web.Request) -> str:
 
 
 def _number_sid(request: web.Request) -> str:
-    return strip_json_suffix(request.match_info["sid"])
+    """The URL's number sid; text that cannot be a sid names no number and never
+    reaches the database (a NUL byte there is a driver error)."""
+    sid = strip_json_suffix(request.match_info["sid"])
+    if not is_sid(sid, "PN"):
+        raise NotFound("Phone number not found: Sid must be PN and 32 hex digits.", param="Sid")
+    return sid
 
 
 async def list_numbers(request: web.Request) -> web.Response:
@@ -86,7 +91,7 @@ def _envelope(
 
 
 async def create_number(request: web.Request) -> web.Response:
-    caller, account = await caller_and_account(request, _account_sid(request))
+    _, account = await caller_and_account(request, _account_sid(request))
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
     number_request = number_params.provision_request(raw, _number_type(request))
     owners = await request.app[ACCOUNTS].ancestors(account.sid)
@@ -144,7 +149,7 @@ async def migrate_numbers(request: web.Request) -> web.Response:
         await request.app[ACCOUNTS].get_account(target_sid) if is_sid(target_sid, "AC") else None
     )
     if target is None:
-        raise NotFound(f"Account {target_sid} was not found.", param="AccountSid")
+        raise NotFound(f"Unknown AccountSid: no account {target_sid} exists.", param="AccountSid")
     if target.parent_sid is None:
         raise Invalid(
             "Invalid AccountSid: the numbers of a super admin cannot be migrated.",
@@ -159,7 +164,10 @@ async def migrate_numbers(request: web.Request) -> web.Response:
         )
     organization = await request.app[ACCOUNTS].get_organization(organization_sid)
     if organization is None:
-        raise NotFound(f"Organization {organization_sid} was not found.", param="OrganizationSid")
+        raise NotFound(
+            f"Unknown OrganizationSid: no organization {organization_sid} exists.",
+            param="OrganizationSid",
+        )
     moved = await request.app[NUMBERS].migrate(target.sid, organization.sid)
     body = {"account_sid": target.sid, "organization_sid": organization.sid, "migrated": moved}
     return render(request, body, root="Migration")

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from router.api import accounts, applications, health, inventory, numbers
+from router.api import accounts, applications, events, health, inventory, numbers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MOUNT_POINTS = ("/2012-04-24", "/restcomm/2012-04-24")
@@ -108,3 +108,12 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/v1/admin/inventory", inventory.import_inventory_route)
     r.add_get("/healthz", health.healthz)
     r.add_get("/readyz", health.readyz)
+    setup_event_routes(app)
+
+
+def setup_event_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/v1/events/calls", events.call_event)
+    r.add_post("/v1/events/messages", events.message_event)
+    r.add_post("/v1/events/refers", events.refer_event)
+    r.add_get("/v1/routes/resolve", events.resolve_route)

@@ -19,7 +19,7 @@ from router.domain import (
 )
 from router.errors import Conflict, NotFound
 from router.store import rows
-from router.store.postgres import Database
+from router.store.postgres import Connection, Database, notify_numbers_changed, sql
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +99,20 @@ class AccountStore:
         credentials: Credentials,
         signing_key: str,
     ) -> Account:
-        row = await self.db.fetchrow(
-            "update_account",
-            sid,
-            friendly_name,
-            status.value,
-            credentials.salt,
-            credentials.digest,
-            signing_key,
-        )
-        if row is None:
-            raise NotFound(f"Account {sid} was not found.", param="AccountSid")
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                sql("update_account"),
+                sid,
+                friendly_name,
+                status.value,
+                credentials.salt,
+                credentials.digest,
+                signing_key,
+            )
+            if row is None:
+                raise NotFound(f"Account {sid} was not found.", param="AccountSid")
+            # Resolution caches the account's status with its numbers.
+            await notify_numbers_changed(conn, [], [], everything=True)
         return rows.account(row)
 
     async def first_super_admin(self) -> Account | None:
@@ -164,18 +167,20 @@ class AccountStore:
             "has_voice_caller_id_lookup": current.has_voice_caller_id_lookup,
         }
         merged.update(changes)
-        row = await self.db.fetchrow(
-            "update_application",
-            current.sid,
-            current.account_sid,
-            merged["friendly_name"],
-            merged["rcml_url"],
-            str(merged["kind"]),
-            merged["api_version"],
-            bool(merged["has_voice_caller_id_lookup"]),
-        )
-        if row is None:
-            raise NotFound(f"Application {current.sid} was not found.", param="Sid")
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(
+                sql("update_application"),
+                current.sid,
+                current.account_sid,
+                merged["friendly_name"],
+                merged["rcml_url"],
+                str(merged["kind"]),
+                merged["api_version"],
+                bool(merged["has_voice_caller_id_lookup"]),
+            )
+            if row is None:
+                raise NotFound(f"Application {current.sid} was not found.", param="Sid")
+            await _notify_users_of(conn, current.sid)
         return rows.application(row)
 
     async def delete_application(self, account_sid: str, sid: str) -> None:
@@ -187,3 +192,11 @@ class AccountStore:
             ) from error
         if deleted is None:
             raise NotFound(f"Application {sid} was not found.", param="Sid")
+
+
+async def _notify_users_of(conn: Connection, application_sid: str) -> None:
+    """Resolution caches an application's URL with the numbers that use it."""
+    users = await conn.fetch(sql("numbers_using_application"), application_sid)
+    await notify_numbers_changed(
+        conn, [r["organization_sid"] for r in users], [r["phone_number"] for r in users]
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from router import numbers, provisioning
+from router import numbers, patterns, provisioning
 from router.domain import (
     SETTABLE_FIELDS,
     IncomingNumber,
@@ -60,6 +60,16 @@ class NumberStore:
             )
             await notify_numbers_changed(conn, [organization_sid], [phone_number])
         return await self._get_existing(account_sid, sid)
+
+    async def numbers_by_spellings(self, spellings: Sequence[str]) -> list[IncomingNumber]:
+        """Every number (any organization) stored under one of the spellings."""
+        found = await self.db.fetch("numbers_by_spellings", list(spellings))
+        return [rows.incoming_number(r) for r in found]
+
+    async def pattern_numbers(self, organization_sid: str) -> list[IncomingNumber]:
+        """The organization's pattern numbers (SPEC 3.3 candidates)."""
+        found = await self.db.fetch("pattern_numbers", organization_sid)
+        return [n for n in map(rows.incoming_number, found) if patterns.is_pattern(n.phone_number)]
 
     async def get(self, account_sid: str, sid: str) -> IncomingNumber | None:
         row = await self.db.fetchrow("get_number", sid, account_sid)

@@ -58,8 +58,9 @@ def migrations() -> list[tuple[int, str, str]]:
 class Database:
     """An asyncpg pool plus the helpers every store module uses."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self.pool = pool
+        self.dsn = dsn  # for connections outside the pool (LISTEN)
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 2, max_size: int = 10) -> Database:
@@ -71,7 +72,7 @@ class Database:
         except _UNAVAILABLE as error:
             raise Unavailable(f"Database unreachable: {type(error).__name__}") from error
         assert pool is not None
-        return cls(pool)
+        return cls(pool, dsn)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -146,12 +147,20 @@ async def _init_connection(conn: Connection) -> None:
 
 
 async def notify_numbers_changed(
-    conn: Connection, organizations: Iterable[str], phone_numbers: Iterable[str]
+    conn: Connection,
+    organizations: Iterable[str],
+    phone_numbers: Iterable[str],
+    *,
+    everything: bool = False,
 ) -> None:
-    """Tell every instance which cache entries a committed write made stale."""
+    """Tell every instance which cache entries a committed write made stale.
+
+    Too many numbers for one payload, or `everything`, asks listeners to drop all
+    they hold for those organizations (all organizations when none are named).
+    """
     orgs = sorted(set(organizations))
     numbers = sorted(set(phone_numbers))
     payload = json.dumps({"organizations": orgs, "phone_numbers": numbers})
-    if len(payload.encode()) > NOTIFY_PAYLOAD_LIMIT:
+    if everything or len(payload.encode()) > NOTIFY_PAYLOAD_LIMIT:
         payload = json.dumps({"organizations": orgs, "all": True})
     await conn.execute(sql("notify_numbers_changed"), payload)

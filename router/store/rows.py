@@ -9,6 +9,8 @@ from router.domain import (
     AccountStatus,
     Application,
     ApplicationKind,
+    Call,
+    CallStatus,
     Credentials,
     IncomingNumber,
     InventoryNumber,
@@ -75,4 +77,21 @@ def inventory_number(row: Any) -> InventoryNumber:
         area_code=row["area_code"],
         country=row["country"],
         assigned_sid=row["assigned_sid"],
+    )
+
+
+def call(row: Any) -> Call:
+    return Call(
+        sid=row["sid"],
+        number_sid=row["number_sid"],
+        account_sid=row["account_sid"],
+        organization_sid=row["organization_sid"],
+        from_number=row["from_number"],
+        to_number=row["to_number"],
+        status=CallStatus(row["status"]),
+        caller_name=row["caller_name"],
+        forwarded_from=row["forwarded_from"],
+        sip_headers=dict(row["sip_headers"]),
+        date_created=row["date_created"],
+        date_updated=row["date_updated"],
     )

@@ -20,7 +20,9 @@ import pytest
 
 ADMIN_SID = "AC" + "a" * 32
 ADMIN_TOKEN = "b" * 32
-AUTH = {"Authorization": "Basic " + base64.b64encode(f"{ADMIN_SID}:{ADMIN_TOKEN}".encode()).decode()}
+AUTH = {
+    "Authorization": "Basic " + base64.b64encode(f"{ADMIN_SID}:{ADMIN_TOKEN}".encode()).decode()
+}
 
 
 def _free_port() -> int:
@@ -84,22 +86,26 @@ async def test_serve_bootstraps_and_keeps_data_across_restarts(data_dir: Path) -
     first = _start(data_dir, port, **env)
     await _wait_ready(port, first)
     base = f"http://127.0.0.1:{port}/restcomm/2012-04-24/Accounts/{ADMIN_SID}"
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        async with session.post(
+    async with (
+        aiohttp.ClientSession(headers=AUTH) as session,
+        session.post(
             f"{base}/IncomingPhoneNumbers.json", data={"PhoneNumber": "1234", "isSIP": "true"}
-        ) as response:
-            assert response.status == 200
-            sid = (await response.json())["sid"]
+        ) as response,
+    ):
+        assert response.status == 200
+        sid = (await response.json())["sid"]
     output = _stop(first)
     assert "Gateway token:" in output
     assert ADMIN_TOKEN not in output  # a configured secret is never echoed
 
     second = _start(data_dir, port, **env)
     await _wait_ready(port, second)
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        async with session.get(f"{base}/IncomingPhoneNumbers/{sid}.json") as response:
-            assert response.status == 200
-            assert (await response.json())["phone_number"] == "1234"
+    async with (
+        aiohttp.ClientSession(headers=AUTH) as session,
+        session.get(f"{base}/IncomingPhoneNumbers/{sid}.json") as response,
+    ):
+        assert response.status == 200
+        assert (await response.json())["phone_number"] == "1234"
     output = _stop(second)
     assert "Gateway token:" not in output  # printed once, on the first start only
 
@@ -118,8 +124,11 @@ async def test_serve_generates_and_prints_admin_credentials_once(data_dir: Path)
     process = _start(data_dir, port)
     await _wait_ready(port, process)
     auth = base64.b64encode(f"{sid}:{token}".encode()).decode()
-    async with aiohttp.ClientSession(headers={"Authorization": "Basic " + auth}) as session:
-        async with session.get(f"http://127.0.0.1:{port}/2012-04-24/Accounts/{sid}.json") as r:
-            assert r.status == 200
-            assert "auth_token" not in await r.json()
+    url = f"http://127.0.0.1:{port}/2012-04-24/Accounts/{sid}.json"
+    async with (
+        aiohttp.ClientSession(headers={"Authorization": "Basic " + auth}) as session,
+        session.get(url) as response,
+    ):
+        assert response.status == 200
+        assert "auth_token" not in await response.json()
     assert "Super admin AuthToken" not in _stop(process)

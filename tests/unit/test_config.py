@@ -26,9 +26,14 @@ def test_shipped_config_file_names_every_setting() -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "field", "expected"),
     [
-        ("ROUTER_DATABASE_URL", "postgresql://x@127.0.0.1/db", "database_url", "postgresql://x@127.0.0.1/db"),
+        (
+            "ROUTER_DATABASE_URL",
+            "postgresql://x@127.0.0.1/db",
+            "database_url",
+            "postgresql://x@127.0.0.1/db",
+        ),
         ("ROUTER_DATA_DIR", "/tmp/d", "data_dir", "/tmp/d"),
-        ("ROUTER_HOST", "0.0.0.0", "host", "0.0.0.0"),
+        ("ROUTER_HOST", "127.0.0.9", "host", "127.0.0.9"),
         ("ROUTER_PORT", "9090", "port", 9090),
         ("ROUTER_ADMIN_ACCOUNT_SID", "AC" + "1" * 32, "admin_account_sid", "AC" + "1" * 32),
         ("ROUTER_ADMIN_AUTH_TOKEN", "t" * 32, "admin_auth_token", "t" * 32),
@@ -36,11 +41,17 @@ def test_shipped_config_file_names_every_setting() -> None:
         ("ROUTER_LOG_FORMAT", "json", "log_format", "json"),
         ("ROUTER_CACHE_TTL_SECONDS", "2.5", "cache_ttl_seconds", 2.5),
         ("ROUTER_CALLBACKS_DISPATCHER_ENABLED", "false", "callbacks_dispatcher_enabled", False),
-        ("ROUTER_SECURITY_DENY_NETWORKS", "127.0.0.2/32, 10.0.0.0/8", "security_deny_networks",
-         ("127.0.0.2/32", "10.0.0.0/8")),
+        (
+            "ROUTER_SECURITY_DENY_NETWORKS",
+            "127.0.0.2/32, 10.0.0.0/8",
+            "security_deny_networks",
+            ("127.0.0.2/32", "10.0.0.0/8"),
+        ),
     ],
 )
-def test_environment_overrides_the_file(variable: str, value: str, field: str, expected: object) -> None:
+def test_environment_overrides_the_file(
+    variable: str, value: str, field: str, expected: object
+) -> None:
     """Each fixed variable name of DESIGN.md section 6 (and the section pattern) is honoured."""
     settings = config.load(REPO_CONFIG, environ={variable: value})
     assert getattr(settings, field) == expected
@@ -48,7 +59,9 @@ def test_environment_overrides_the_file(variable: str, value: str, field: str, e
 
 def test_cli_overrides_beat_the_environment() -> None:
     """A CLI flag wins over ROUTER_PORT; a flag left unset (None) changes nothing."""
-    settings = config.load(REPO_CONFIG, environ={"ROUTER_PORT": "9090"}, overrides={"port": 7070, "host": None})
+    settings = config.load(
+        REPO_CONFIG, environ={"ROUTER_PORT": "9090"}, overrides={"port": 7070, "host": None}
+    )
     assert settings.port == 7070
     assert settings.host == "127.0.0.1"
 
@@ -56,7 +69,7 @@ def test_cli_overrides_beat_the_environment() -> None:
 def test_router_config_variable_picks_the_file(tmp_path: Path) -> None:
     """ROUTER_CONFIG names another file."""
     other = tmp_path / "other.toml"
-    other.write_text('port = 1234\n[cache]\nttl_seconds = 1.0\n')
+    other.write_text("port = 1234\n[cache]\nttl_seconds = 1.0\n")
     settings = config.load(environ={"ROUTER_CONFIG": str(other)})
     assert (settings.port, settings.cache_ttl_seconds) == (1234, 1.0)
 

@@ -101,13 +101,20 @@ CREATE TABLE settings (
     value  bytea NOT NULL
 );
 
--- Numbers with the names of their applications, as the API shows them.
+-- Numbers as the API and the resolver see them: with their applications' names and
+-- URLs and their account's status.
 CREATE VIEW incoming_numbers_view AS
 SELECT n.*,
        va.friendly_name AS voice_application_name,
        sa.friendly_name AS sms_application_name,
-       ra.friendly_name AS refer_application_name
+       ra.friendly_name AS refer_application_name,
+       va.rcml_url AS voice_application_url,
+       sa.rcml_url AS sms_application_url,
+       ra.rcml_url AS refer_application_url,
+       a.status AS account_status,
+       a.signing_key AS account_signing_key
   FROM incoming_numbers n
+  JOIN accounts a ON a.sid = n.account_sid
   LEFT JOIN applications va ON va.sid = n.voice_application_sid
   LEFT JOIN applications sa ON sa.sid = n.sms_application_sid
   LEFT JOIN applications ra ON ra.sid = n.refer_application_sid;

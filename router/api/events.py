@@ -1,0 +1,214 @@
+"""Gateway event routes (SPEC 4): calls, messages, refers, and the dry-run resolve."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from router import rcml_params
+from router.api import decisions, event_params
+from router.api.auth import authenticate
+from router.api.formats import json_response
+from router.api.keys import CALLS, FETCHER, GATEWAY, ORGANIZATIONS, RESOLVER, SETTINGS
+from router.domain import Call, CallStatus, Channel, IncomingNumber
+from router.errors import Conflict, Forbidden, Invalid, NotFound
+from router.rcml import RcmlTarget
+from router.resolver import Outcome as Found
+from router.resolver import Query, Resolution
+from router.routing import Decision, Outcome, decide
+
+CHANNELS = {c.value: c for c in Channel}
+
+
+def _wants_rcml(request: web.Request) -> bool:
+    return request.query.get("fetch", "true").lower() != "false"
+
+
+async def _read(request: web.Request) -> dict[str, Any]:
+    request.app[GATEWAY].require(request)
+    return await event_params.read_event(request, request.app[SETTINGS].api_max_body_bytes)
+
+
+async def call_event(request: web.Request) -> web.Response:
+    """Route an inbound call; a repeated CallSid gets the decision it got first."""
+    body = await _read(request)
+    call_sid = event_params.sid(body, "CallSid", "CA", generate=True)
+    assert call_sid is not None
+    from_, to = event_params.text(body, "From", required=True), event_params.dialed(body, "To")
+    assert from_ is not None
+    caller_name = event_params.text(body, "CallerName")
+    forwarded_from = event_params.text(body, "ForwardedFrom")
+    headers = event_params.sip_headers(body)
+    destination, source = await request.app[ORGANIZATIONS].resolve(event_params.organizations(body))
+    calls = request.app[CALLS]
+    if (previous := await calls.get_decision(call_sid)) is not None:
+        return json_response(previous, status=decisions.status_of(previous))
+    resolution = await request.app[RESOLVER].resolve(Query(to, Channel.VOICE, destination, source))
+    decision = decide(resolution, Channel.VOICE)
+    if decision.outcome is not Outcome.ROUTED:
+        return _answer(decisions.envelope("call_sid", call_sid, decision))
+    number = _number(decision)
+    params = rcml_params.voice_params(
+        call_sid=call_sid,
+        account_sid=number.account_sid,
+        from_=from_,
+        to=to,
+        api_version=number.api_version,
+        caller_name=caller_name,
+        forwarded_from=forwarded_from,
+        sip_headers=headers,
+    )
+    answer = await _fetch(request, "call_sid", call_sid, decision, params)
+    if answer["outcome"] != Outcome.ROUTED.value:
+        return _answer(answer)
+    call = Call(
+        sid=call_sid,
+        number_sid=number.sid,
+        account_sid=number.account_sid,
+        organization_sid=number.organization_sid,
+        from_number=from_,
+        to_number=to,
+        status=CallStatus.RINGING,
+        caller_name=caller_name,
+        forwarded_from=forwarded_from,
+        sip_headers=headers,
+        date_created=_now(),
+        date_updated=_now(),
+    )
+    return _answer(await calls.record_call(call, answer))
+
+
+async def message_event(request: web.Request) -> web.Response:
+    """Route an inbound SMS (never through patterns); a repeated SmsSid gets its first answer."""
+    body = await _read(request)
+    sms_sid = event_params.sid(body, "SmsSid", "SM", generate=True)
+    assert sms_sid is not None
+    from_, to = event_params.text(body, "From", required=True), event_params.dialed(body, "To")
+    assert from_ is not None
+    text = event_params.text(body, "Body", max_length=event_params.MAX_BODY_TEXT) or ""
+    destination, source = await request.app[ORGANIZATIONS].resolve(event_params.organizations(body))
+    calls = request.app[CALLS]
+    if (previous := await calls.get_message_decision(sms_sid)) is not None:
+        return json_response(previous, status=decisions.status_of(previous))
+    resolution = await request.app[RESOLVER].resolve(Query(to, Channel.SMS, destination, source))
+    decision = decide(resolution, Channel.SMS)
+    if decision.outcome is not Outcome.ROUTED:
+        return _answer(decisions.envelope("sms_sid", sms_sid, decision))
+    number = _number(decision)
+    params = rcml_params.sms_params(
+        sms_sid=sms_sid,
+        account_sid=number.account_sid,
+        from_=from_,
+        to=to,
+        body=text,
+        api_version=number.api_version,
+    )
+    answer = await _fetch(request, "sms_sid", sms_sid, decision, params)
+    if answer["outcome"] != Outcome.ROUTED.value:
+        return _answer(answer)
+    return _answer(await calls.record_message(sms_sid, number, from_, to, text, answer))
+
+
+async def refer_event(request: web.Request) -> web.Response:
+    """Route a transfer of a call in progress by its number's Refer settings."""
+    body = await _read(request)
+    call_sid = event_params.sid(body, "CallSid", "CA", required=True)
+    refer_target = event_params.text(body, "ReferTarget", required=True)
+    assert call_sid is not None
+    assert refer_target is not None
+    transferor = event_params.text(body, "Transferor")
+    transferee = event_params.text(body, "Transferee")
+    call = await request.app[CALLS].get_call(call_sid)
+    if call is None:
+        raise NotFound(f"Call {call_sid} was not found.", param="CallSid")
+    if call.status is not CallStatus.IN_PROGRESS:
+        raise Conflict(
+            f"Call {call_sid} is {call.status.value}; only a call in progress can be transferred.",
+            param="CallSid",
+        )
+    number = await request.app[CALLS].get_number(call.number_sid)
+    resolution = (
+        Resolution(Found.MATCHED, number, "call", call.to_number, None)
+        if number
+        else Resolution(Found.NOT_FOUND)
+    )
+    decision = decide(resolution, Channel.REFER)
+    if decision.outcome is not Outcome.ROUTED:
+        return _answer(decisions.envelope("call_sid", call_sid, decision))
+    params = rcml_params.refer_params(
+        call_sid=call.sid,
+        account_sid=call.account_sid,
+        from_=call.from_number,
+        to=call.to_number,
+        refer_target=refer_target,
+        transferor=transferor,
+        transferee=transferee,
+        api_version=_number(decision).api_version,
+        call_status=CallStatus.IN_PROGRESS.value,
+        caller_name=call.caller_name,
+        forwarded_from=call.forwarded_from,
+        sip_headers=call.sip_headers,
+    )
+    return _answer(await _fetch(request, "call_sid", call_sid, decision, params))
+
+
+async def resolve_route(request: web.Request) -> web.Response:
+    """The decision for a dialed string without side effects, with every step tried."""
+    query = dict(request.query)
+    to = event_params.dialed(query, "To")
+    channel = CHANNELS.get((query.get("Channel") or "voice").lower())
+    if channel is None:
+        raise Invalid("Invalid Channel: must be voice, sms or refer.", param="Channel")
+    destination, source = await request.app[ORGANIZATIONS].resolve(
+        event_params.organizations(query)
+    )
+    if not request.app[GATEWAY].is_gateway(request):
+        caller = await authenticate(request)
+        if destination not in (None, caller.organization_sid):
+            raise Forbidden("A tenant may resolve only within its own organization.")
+        destination = caller.organization_sid
+    resolution = await request.app[RESOLVER].resolve(
+        Query(to, channel, destination, source), trace=True
+    )
+    body = decisions.envelope("to", to, decide(resolution, channel))
+    body["channel"] = channel.value
+    body["trace"] = decisions.trace(resolution.trace)
+    return json_response(body)
+
+
+async def _fetch(
+    request: web.Request, sid_key: str, sid: str, decision: Decision, params: dict[str, str]
+) -> dict[str, Any]:
+    """The routed answer with its RCML (unless ?fetch=false), or rcml_unavailable."""
+    if not _wants_rcml(request):
+        return decisions.envelope(sid_key, sid, decision)
+    target = decision.target
+    assert target is not None
+    outcome = await request.app[FETCHER].fetch(
+        RcmlTarget(
+            target.url, target.method, target.fallback_url, target.fallback_method or "POST"
+        ),
+        params,
+        _number(decision).account_signing_key,
+    )
+    if outcome.document is None:
+        return decisions.envelope(sid_key, sid, decision, outcome=Outcome.RCML_UNAVAILABLE)
+    return decisions.envelope(
+        sid_key, sid, decision, rcml=outcome.document, rcml_source=outcome.source
+    )
+
+
+def _number(decision: Decision) -> IncomingNumber:
+    number = decision.resolution.number
+    assert number is not None
+    return number
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _answer(body: dict[str, Any]) -> web.Response:
+    return json_response(body, status=decisions.status_of(body))

@@ -1,0 +1,282 @@
+"""Number resolution (SPEC 3): which provisioned number a dialed string reaches.
+
+The exact stage is served from a cache of spelling -> numbers (hits and misses); a
+miss costs one query for all missing spellings. The pattern stage uses one
+in-memory OrgMatcher per destination organization. Both are kept correct by
+`invalidate` (driven by NOTIFY) and bounded in staleness by a TTL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import structlog
+from cachetools import TTLCache
+
+from router import numbers, patterns
+from router.domain import Channel, IncomingNumber
+
+log = structlog.get_logger(__name__)
+
+_PATTERN_INPUT = frozenset("0123456789*#+")
+
+
+class NumberSource(Protocol):
+    """What resolution reads from the store."""
+
+    async def numbers_by_spellings(self, spellings: Sequence[str]) -> list[IncomingNumber]: ...
+
+    async def pattern_numbers(self, organization_sid: str) -> list[IncomingNumber]: ...
+
+
+class Outcome(enum.StrEnum):
+    MATCHED = "matched"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One step of a dry run: a spelling or pattern tried, and what it gave."""
+
+    stage: str  # exact | pattern
+    spelling: str
+    result: str  # hit | miss | other_organization | match | no_match | timeout
+    pattern: str | None = None
+    number_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """The outcome of resolving one dialed string."""
+
+    outcome: Outcome
+    number: IncomingNumber | None = None
+    how: str | None = None  # exact | pattern
+    spelling: str | None = None
+    pattern: str | None = None
+    trace: tuple[TraceStep, ...] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """One resolution request."""
+
+    to: str
+    channel: Channel
+    destination: str | None  # organization sid
+    source: str | None  # organization sid
+
+
+def reachable(number: IncomingNumber, destination: str | None, source: str | None) -> bool:
+    """The organization rules of SPEC 3.2: SIP numbers only inside their organization,
+    inventory DIDs from anywhere but, with a destination, only the destination's."""
+    if destination is None:
+        return not number.pure_sip
+    if number.organization_sid != destination:
+        return False
+    return source is None or source == destination or not number.pure_sip
+
+
+def pattern_stage_applies(query: Query) -> bool:
+    """SPEC 3.3: voice and refer only, within one organization, telephony characters only."""
+    return (
+        query.channel is not Channel.SMS
+        and query.destination is not None
+        and (query.source is None or query.source == query.destination)
+        and bool(query.to)
+        and _PATTERN_INPUT.issuperset(query.to)
+    )
+
+
+@dataclass(slots=True)
+class _OrgPatterns:
+    matcher: patterns.OrgMatcher
+    by_sid: dict[str, IncomingNumber]
+    built_at: float
+    stale: bool = False
+
+
+class Resolver:
+    """Resolves dialed strings against provisioned numbers and patterns (SPEC 3)."""
+
+    def __init__(
+        self,
+        source: NumberSource,
+        *,
+        default_region: str = "US",
+        cache_ttl: float = 30.0,
+        cache_size: int = 1_000_000,
+        match_timeout: float = patterns.DEFAULT_MATCH_TIMEOUT_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._region = default_region
+        self._ttl = cache_ttl
+        self._match_timeout = match_timeout
+        self._clock = clock
+        self._exact: TTLCache[str, tuple[IncomingNumber, ...]] = TTLCache(
+            maxsize=cache_size, ttl=cache_ttl, timer=clock
+        )
+        self._orgs: dict[str, _OrgPatterns] = {}
+        self._org_locks: dict[str, asyncio.Lock] = {}
+        # Bumped by every invalidation: a query that started before one must not fill
+        # the cache with what it read (it may predate the write).
+        self._generation = 0
+
+    async def resolve(self, query: Query, *, trace: bool = False) -> Resolution:
+        """The number `query.to` reaches, or why none does."""
+        spellings = numbers.spellings(query.to, self._region)
+        steps: list[TraceStep] | None = [] if trace else None
+        candidates = await self._exact_candidates(spellings)
+        removed = False
+        for spelling, found in zip(spellings, candidates, strict=True):
+            for number in found:
+                if reachable(number, query.destination, query.source):
+                    _record(steps, TraceStep("exact", spelling, "hit", number_sid=number.sid))
+                    return _matched(number, "exact", spelling, None, steps)
+                removed = True
+                _record(
+                    steps, TraceStep("exact", spelling, "other_organization", number_sid=number.sid)
+                )
+            if not found:
+                _record(steps, TraceStep("exact", spelling, "miss"))
+        if pattern_stage_applies(query):
+            assert query.destination is not None
+            matched = await self._pattern_stage(query.destination, spellings, steps)
+            if matched is not None:
+                return matched
+        outcome = Outcome.FORBIDDEN if removed else Outcome.NOT_FOUND
+        return Resolution(outcome, trace=tuple(steps or ()))
+
+    async def _exact_candidates(self, spellings: Sequence[str]) -> list[tuple[IncomingNumber, ...]]:
+        cached = [self._exact.get(s) for s in spellings]
+        missing = [s for s, c in zip(spellings, cached, strict=True) if c is None]
+        if not missing:
+            return cached  # type: ignore[return-value]  # no None left
+        generation = self._generation
+        found = await self._source.numbers_by_spellings(missing)
+        fresh = {s: tuple(n for n in found if n.phone_number == s) for s in missing}
+        if generation == self._generation:
+            for spelling, numbers_found in fresh.items():
+                self._exact[spelling] = numbers_found
+        return [c if c is not None else fresh[s] for s, c in zip(spellings, cached, strict=True)]
+
+    async def _pattern_stage(
+        self, organization: str, spellings: Sequence[str], steps: list[TraceStep] | None
+    ) -> Resolution | None:
+        org = await self._org_patterns(organization)
+        if steps is not None:
+            for step in org.matcher.trace(spellings):
+                steps.append(
+                    TraceStep(
+                        "pattern",
+                        step.spelling,
+                        step.outcome.value,
+                        step.entry.pattern,
+                        step.entry.sid,
+                    )
+                )
+        result = org.matcher.match(spellings)
+        if result is None:
+            return None
+        number = org.by_sid[result.entry.sid]
+        return _matched(number, "pattern", result.spelling, number.phone_number, steps)
+
+    async def _org_patterns(self, organization: str) -> _OrgPatterns:
+        current = self._orgs.get(organization)
+        if current is not None and not self._expired(current):
+            return current
+        lock = self._org_locks.setdefault(organization, asyncio.Lock())
+        async with lock:
+            current = self._orgs.get(organization)
+            if current is not None and not self._expired(current):
+                return current
+            return await self._build(organization, current)
+
+    def _expired(self, org: _OrgPatterns) -> bool:
+        return org.stale or self._clock() - org.built_at > self._ttl
+
+    async def _build(self, organization: str, previous: _OrgPatterns | None) -> _OrgPatterns:
+        generation = self._generation
+        found = await self._source.pattern_numbers(organization)
+        entries = [patterns.PatternEntry(n.sid, n.phone_number, n.date_created) for n in found]
+        matcher = patterns.OrgMatcher(
+            entries,
+            timeout_s=self._match_timeout,
+            previous=previous.matcher if previous else None,
+        )
+        built = _OrgPatterns(matcher, {n.sid: n for n in found}, self._clock())
+        # An invalidation during the read leaves the result usable once, never cached fresh.
+        built.stale = generation != self._generation
+        self._orgs[organization] = built
+        return built
+
+    def invalidate(
+        self,
+        organizations: Iterable[str],
+        phone_numbers: Iterable[str],
+        *,
+        everything: bool = False,
+    ) -> None:
+        """Drop what a committed write made stale (called for every NOTIFY)."""
+        self._generation += 1
+        if everything:
+            self._exact.clear()
+            self._mark_stale(list(organizations) or list(self._orgs))
+            return
+        changed = list(phone_numbers)
+        for spelling in changed:
+            self._exact.pop(spelling, None)
+        # Matchers hold pattern numbers only; a plain number's write leaves them be.
+        if any(patterns.is_pattern(n) for n in changed):
+            self._mark_stale(organizations)
+
+    def _mark_stale(self, organizations: Iterable[str]) -> None:
+        for organization in organizations:
+            org = self._orgs.get(organization)
+            if org is not None:
+                org.stale = True
+
+    def clear(self) -> None:
+        """Forget everything (the notification connection was lost and re-established)."""
+        self._generation += 1
+        self._exact.clear()
+        for org in self._orgs.values():
+            org.stale = True
+
+
+def _record(steps: list[TraceStep] | None, step: TraceStep) -> None:
+    if steps is not None:
+        steps.append(step)
+
+
+def _matched(
+    number: IncomingNumber,
+    how: str,
+    spelling: str,
+    pattern: str | None,
+    steps: list[TraceStep] | None,
+) -> Resolution:
+    return Resolution(Outcome.MATCHED, number, how, spelling, pattern, tuple(steps or ()))
+
+
+def apply_change_notice(resolver: Resolver, payload: str) -> None:
+    """Feed one `numbers_changed` notification to the resolver; a payload that cannot
+    be read drops everything (safe, and logged)."""
+    try:
+        notice = json.loads(payload)
+        organizations = [str(o) for o in notice.get("organizations", [])]
+        phone_numbers = [str(n) for n in notice.get("phone_numbers", [])]
+        everything = bool(notice.get("all", False))
+    except (ValueError, AttributeError, TypeError):
+        log.warning("change_notice_unreadable", payload=payload[:200])
+        resolver.clear()
+        return
+    resolver.invalidate(organizations, phone_numbers, everything=everything)

@@ -1,0 +1,88 @@
+"""Calls and messages: the record of routed events, written once per sid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from router.domain import Call, IncomingNumber
+from router.store import rows
+from router.store.postgres import Database, sql
+
+
+class CallStore:
+    """Routed calls and messages, and the lookups the event routes need."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def record_call(self, call: Call, decision: dict[str, Any]) -> dict[str, Any]:
+        """Store a routed call once; return the decision stored first for its sid."""
+        async with self.db.connection() as conn:
+            stored = await conn.fetchval(
+                sql("insert_call"),
+                call.sid,
+                call.number_sid,
+                call.account_sid,
+                call.organization_sid,
+                call.from_number,
+                call.to_number,
+                call.caller_name,
+                call.forwarded_from,
+                call.sip_headers,
+                decision,
+            )
+            if stored is None:
+                stored = (await conn.fetchrow(sql("get_call"), call.sid))["decision"]
+        return dict(stored)
+
+    async def record_message(
+        self,
+        sid: str,
+        number: IncomingNumber,
+        from_number: str,
+        to_number: str,
+        body: str | None,
+        decision: dict[str, Any],
+    ) -> dict[str, Any]:
+        """Store a routed message once; return the decision stored first for its sid."""
+        async with self.db.connection() as conn:
+            stored = await conn.fetchval(
+                sql("insert_message"),
+                sid,
+                number.sid,
+                number.account_sid,
+                number.organization_sid,
+                from_number,
+                to_number,
+                body,
+                decision,
+            )
+            if stored is None:
+                stored = await conn.fetchval(sql("get_message_decision"), sid)
+        return dict(stored)
+
+    async def get_decision(self, call_sid: str) -> dict[str, Any] | None:
+        """The decision a call was given, if it was routed before."""
+        row = await self.db.fetchrow("get_call", call_sid)
+        return dict(row["decision"]) if row else None
+
+    async def get_message_decision(self, sms_sid: str) -> dict[str, Any] | None:
+        """The decision a message was given, if it was routed before."""
+        stored = await self.db.fetchval("get_message_decision", sms_sid)
+        return dict(stored) if stored is not None else None
+
+    async def get_call(self, sid: str) -> Call | None:
+        row = await self.db.fetchrow("get_call", sid)
+        return rows.call(row) if row else None
+
+    async def get_number(self, sid: str) -> IncomingNumber | None:
+        """A number by sid, whatever its account (the gateway is trusted system-wide)."""
+        row = await self.db.fetchrow("get_number_by_sid", sid)
+        return rows.incoming_number(row) if row else None
+
+    async def organization_sid_for_domain(self, domain: str) -> str | None:
+        sid = await self.db.fetchval("get_organization_sid_by_domain", domain)
+        return str(sid) if sid is not None else None
+
+    async def organization_exists(self, sid: str) -> bool:
+        return await self.db.fetchrow("get_organization", sid) is not None

@@ -1,0 +1,1 @@
+SELECT decision FROM messages WHERE sid = $1

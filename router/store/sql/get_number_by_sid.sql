@@ -1,0 +1,1 @@
+SELECT * FROM incoming_numbers_view WHERE sid = $1

@@ -1,0 +1,1 @@
+SELECT sid FROM organizations WHERE domain_name = $1

@@ -1,0 +1,268 @@
+"""The per-organization pattern matcher agrees with the ordered scan (router.patterns)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from structlog.testing import capture_logs
+
+from router.patterns import (
+    CompiledPattern,
+    MatchOutcome,
+    MatchResult,
+    OrgMatcher,
+    PatternEntry,
+    compile_pattern,
+    is_pattern,
+    naive_match,
+    translate,
+)
+
+# A small alphabet, so that random patterns and random numbers often meet.
+DIGITS = "0123"
+NUMBER_CHARS = DIGITS + "*#+"
+
+class_members = st.sampled_from([*NUMBER_CHARS, "0-2", "1-3", "*-+"])
+character_class = st.lists(class_members, min_size=1, max_size=3).map(
+    lambda members: "[" + "".join(members) + "]"
+)
+single = st.one_of(
+    st.sampled_from([*DIGITS, *DIGITS, "*", "#", "+", ".", r"\*", r"\d"]),
+    character_class,
+    st.sampled_from(["(1|2)", "(?:*3)", "(12)", "[^1]"]),
+)
+# Repeats right after literal atoms are what the prefix analysis must respect.
+quantifier = st.sampled_from(["", "", "", "?", "*", "+", "{0,2}", "{2}", "*?", "+?"])
+atom = st.tuples(single, quantifier).map("".join)
+# Most real patterns open with literal digits; the index is built from them.
+literal_start = st.text(alphabet=DIGITS, max_size=2)
+branch = st.tuples(literal_start, st.lists(atom, max_size=4)).map(
+    lambda parts: parts[0] + "".join(parts[1])
+)
+anchored_alternation = st.tuples(
+    st.sampled_from(["", "^"]), st.lists(branch, min_size=1, max_size=3), st.sampled_from(["", "$"])
+).map(lambda parts: parts[0] + "|".join(parts[1]) + parts[2])
+# One pattern in ten is the catch-all.
+pattern_text = st.integers(0, 9).flatmap(lambda n: st.just("*") if n == 0 else anchored_alternation)
+created = st.sampled_from([0.0, 1.0, 2.0])  # few values: ties are common
+entries_strategy = st.lists(st.tuples(pattern_text, created), max_size=12).map(
+    lambda items: [
+        PatternEntry(sid=f"PN{index:032x}", pattern=text, created=when)
+        for index, (text, when) in enumerate(items)
+    ]
+)
+random_spelling = st.text(alphabet=NUMBER_CHARS, min_size=1, max_size=8)
+
+
+def spellings_for(entries: list[PatternEntry]) -> st.SearchStrategy[list[str]]:
+    """Lists of 1-3 spellings, many of them drawn to match one of the patterns."""
+    matching = [
+        st.from_regex(re.compile(translate(entry.pattern)), fullmatch=True, alphabet=NUMBER_CHARS)
+        for entry in entries
+        if _stdlib_compiles(translate(entry.pattern))
+    ]
+    return st.lists(st.one_of(random_spelling, *matching), min_size=1, max_size=3)
+
+
+def _stdlib_compiles(pattern: str) -> bool:
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=entries_strategy, data=st.data())
+def test_the_index_picks_the_same_winner_as_the_ordered_scan(
+    entries: list[PatternEntry], data: st.DataObject
+) -> None:
+    """Whatever the patterns, ties and input order, match and trace agree with the naive scan."""
+    spellings = data.draw(spellings_for(entries), label="spellings")
+    shuffled = data.draw(st.permutations(entries), label="input order")
+    with capture_logs():  # invalid random patterns are logged; keep the output quiet
+        expected = naive_match(entries, spellings)
+        matcher = OrgMatcher(shuffled)
+        assert matcher.match(spellings) == expected
+        steps = matcher.trace(spellings)
+    winners = [MatchResult(s.entry, s.spelling) for s in steps if s.outcome is MatchOutcome.MATCH]
+    assert winners == ([expected] if expected else [])
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(entries=entries_strategy, data=st.data())
+def test_the_index_never_hides_a_matching_pattern(
+    entries: list[PatternEntry], data: st.DataObject
+) -> None:
+    """Each pattern alone in a matcher finds exactly the spellings its regex fullmatches."""
+    spellings = data.draw(spellings_for(entries), label="spellings")
+    with capture_logs():
+        everything = OrgMatcher(entries)
+    for entry in entries:
+        if entry in everything.invalid or not is_pattern(entry.pattern):
+            continue
+        alone = OrgMatcher([entry], previous=everything)  # reuses the compiled pattern
+        for spelling in spellings:
+            found = alone.match([spelling]) is not None
+            assert found is compile_pattern(entry.pattern).matches(spelling), (entry, spelling)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "spelling"),
+    [
+        ("12?3", "13"),
+        ("12??3", "13"),
+        ("12*3", "13"),
+        ("12{0,2}3", "13"),
+        ("12{,2}3", "13"),
+        ("1+2", "112"),
+        ("1[0-2]+5", "1225"),
+        ("[0-2]5", "15"),
+        ("[]5]1", "]1"),
+        ("[*+]1", "+1"),
+        ("[)-+]1", "*1"),
+        (r"\*1", "*1"),
+        ("^*1|+2", "+2"),
+        ("1|2", "2"),
+        ("1|", ""),
+        ("(1|2)3", "23"),
+        ("1(?:2|3)", "13"),
+        ("(?i)a", "A"),  # an inline flag changes what the literal matches
+        (r"\d5", "٣5"),  # \d is any Unicode digit, not only 0-9
+        ("[1-3]{2}4", "234"),
+        ("12|1234", "1234"),
+    ],
+)
+def test_the_index_finds_every_pattern_that_matches(pattern: str, spelling: str) -> None:
+    """Repeats, classes, alternations and flags never hide a matching pattern from the index."""
+    entry = make_entry("PN1", pattern)
+    assert naive_match([entry], [spelling]) is not None
+    assert OrgMatcher([entry]).match([spelling]) == MatchResult(entry, spelling)
+
+
+def make_entry(sid: str, pattern: str, created: float = 0.0) -> PatternEntry:
+    return PatternEntry(sid=sid, pattern=pattern, created=created)
+
+
+def winner(matcher: OrgMatcher, *spellings: str) -> str | None:
+    result = matcher.match(spellings)
+    return result.entry.sid if result else None
+
+
+def test_equal_lengths_go_to_the_oldest_pattern_every_time() -> None:
+    """Two equally long patterns matching the same number: the older wins, in any input order."""
+    older = make_entry("PNolder", "165.*", created=100.0)
+    newer = make_entry("PNnewer", "16.5*", created=200.0)
+    for _ in range(20):
+        assert winner(OrgMatcher([older, newer]), "16505551234") == "PNolder"
+        assert winner(OrgMatcher([newer, older]), "16505551234") == "PNolder"
+
+
+def test_equal_lengths_and_times_go_to_the_lower_sid() -> None:
+    """With equal lengths and creation times the sid breaks the tie, so order is total."""
+    a = make_entry("PNa", "165.*", created=1.0)
+    b = make_entry("PNb", "16.*5", created=1.0)
+    assert winner(OrgMatcher([b, a]), "1655") == "PNa"
+
+
+def test_a_higher_priority_pattern_on_a_later_spelling_wins() -> None:
+    """Patterns are tried in priority order, each against every spelling, before the next."""
+    entries = [make_entry("PNshort", "165.*"), make_entry("PNlong", "+16505.*")]
+    result = OrgMatcher(entries).match(["16505551234", "+16505551234"])
+    assert result == MatchResult(entries[1], "+16505551234")
+
+
+def test_the_winning_pattern_reports_its_first_matching_spelling() -> None:
+    """When the winner matches several spellings, the first one in the given order is named."""
+    entries = [make_entry("PN1", "+?16505.*")]
+    result = OrgMatcher(entries).match(["+16505551234", "16505551234"])
+    assert result is not None
+    assert result.spelling == "+16505551234"
+
+
+def test_an_invalid_pattern_is_skipped_and_logged() -> None:
+    """A stored pattern that does not compile is logged at build and never aborts matching."""
+    bad = make_entry("PNbad", "((16.*")
+    good = make_entry("PNgood", "16.*")
+    with capture_logs() as logs:
+        matcher = OrgMatcher([bad, good])
+    assert [(log["event"], log["sid"]) for log in logs] == [("pattern_invalid", "PNbad")]
+    assert "does not compile" in logs[0]["error"]
+    assert matcher.invalid == (bad,)
+    assert len(matcher) == 1
+    assert winner(matcher, "16505551234") == "PNgood"
+
+
+def test_an_empty_matcher_matches_nothing() -> None:
+    """With no patterns, match returns None and trace is empty."""
+    matcher = OrgMatcher([])
+    assert matcher.match(["16505551234"]) is None
+    assert matcher.trace(["16505551234"]) == ()
+
+
+def test_plain_numbers_are_not_patterns() -> None:
+    """Entries that are plain numbers or names are ignored: the exact stage serves them."""
+    matcher = OrgMatcher([make_entry("PN1", "+16505551234"), make_entry("PN2", "alice")])
+    assert len(matcher) == 0
+    assert matcher.match(["+16505551234", "alice"]) is None
+
+
+def test_the_catch_all_catches_what_nothing_else_does() -> None:
+    """The catch-all `*` ranks last and takes any spelling the other patterns miss."""
+    entries = [make_entry("PNall", "*"), make_entry("PN44", "44.*")]
+    matcher = OrgMatcher(entries)
+    assert winner(matcher, "4420") == "PN44"
+    assert winner(matcher, "1650") == "PNall"
+    assert winner(matcher, "*123#") == "PNall"
+
+
+def test_a_timed_out_pattern_counts_as_no_match() -> None:
+    """A catastrophic pattern that runs out of time is logged and the next pattern wins."""
+    entries = [make_entry("PNslow", "(1|11|111)+#"), make_entry("PNany", "1.*")]
+    matcher = OrgMatcher(entries, timeout_s=0.02)
+    with capture_logs() as logs:
+        assert winner(matcher, "1" * 40) == "PNany"
+    assert [log["event"] for log in logs] == ["pattern_timeout"]
+
+
+def test_patterns_whose_prefix_cannot_match_are_never_tried() -> None:
+    """The index skips patterns whose literal prefix the spelling lacks, slow ones included."""
+    slow = [make_entry(f"PN{n}", f"9{n:03d}(1|11|111)+#") for n in range(50)]
+    matcher = OrgMatcher(slow, timeout_s=0.5)
+    with capture_logs() as logs:
+        assert winner(matcher, "1" * 40) is None
+    assert logs == []
+
+
+def test_trace_lists_every_attempt_up_to_the_winner() -> None:
+    """The dry run shows each (pattern, spelling) tried in order, ending at the winner."""
+    entries = [make_entry("PN1", "1.*"), make_entry("PN2", "+165.*"), make_entry("PN3", "9.*")]
+    matcher = OrgMatcher(entries)
+    steps = matcher.trace(["165", "+165"])
+    assert [(s.entry.sid, s.spelling, s.outcome) for s in steps] == [
+        ("PN2", "165", MatchOutcome.NO_MATCH),
+        ("PN2", "+165", MatchOutcome.MATCH),
+    ]
+    steps = matcher.trace(["7"])
+    assert [s.entry.sid for s in steps] == ["PN2", "PN1", "PN3"]
+    assert {s.outcome for s in steps} == {MatchOutcome.NO_MATCH}
+
+
+def test_a_rebuild_compiles_only_new_pattern_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Building from the matcher being replaced reuses its compiled patterns."""
+    first = OrgMatcher([make_entry("PN1", "16.*"), make_entry("PN2", "44.*")])
+    compiled: list[str] = []
+
+    def counting_compile(pattern: str) -> CompiledPattern:
+        compiled.append(pattern)
+        return compile_pattern(pattern)
+
+    monkeypatch.setattr("router.patterns.compile_pattern", counting_compile)
+    second = OrgMatcher([make_entry("PN1", "16.*"), make_entry("PN3", "165.*")], previous=first)
+    assert compiled == ["165.*"]
+    assert winner(second, "16505551234") == "PN3"
+    assert winner(second, "1605") == "PN1"
+    assert winner(second, "4405") is None
