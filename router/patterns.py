@@ -261,7 +261,7 @@ def _branch_prefixes(branch: str) -> list[str]:
         end = _token_end(branch, i)
         chars = _atom_chars(branch[i:end])
         follower = branch[end : end + 1]
-        optional = follower in ("*", "?", "{")  # "{" may allow zero repeats
+        optional = follower in ("*", "?")  # "{" may allow zero repeats
         if chars is None or optional or len(prefixes) * len(chars) > _PREFIX_CAP:
             break
         prefixes = [prefix + char for prefix in prefixes for char in chars]
@@ -296,7 +296,7 @@ def _class_chars(body: str) -> str | None:
             last, j = _class_member(body, j + 1)
             if last is None or not 0 <= ord(last) - ord(first) < _PREFIX_CAP:
                 return None
-            members.update((first, last))
+            members.update(chr(code) for code in range(ord(first), ord(last) + 1))
         else:
             members.add(first)
     return "".join(sorted(members))

@@ -37,7 +37,11 @@ def database_url() -> Iterator[str]:
         return
     data_dir = Path(tempfile.mkdtemp(prefix="router-test-", dir="/tmp"))
     data_dir.chmod(0o755)  # the server may run as the postgres user
-    cluster = EmbeddedPostgres(data_dir)
+    # A throwaway cluster needs no durability; without fsync a TRUNCATE per test is cheap.
+    cluster = EmbeddedPostgres(
+        data_dir,
+        server_settings=("fsync=off", "synchronous_commit=off", "full_page_writes=off"),
+    )
     try:
         yield cluster.start()
     finally:
@@ -61,9 +65,20 @@ async def db(database: Database) -> Database:
     return database
 
 
+GATEWAY_TOKEN = "test-gateway-token-0123456789abcdef"
+
+
 @pytest.fixture
 def settings(database_url: str) -> config.Settings:
-    return config.load(environ={}, overrides={"database_url": database_url})
+    return config.load(
+        environ={}, overrides={"database_url": database_url, "gateway_token": GATEWAY_TOKEN}
+    )
+
+
+@pytest.fixture
+def gateway() -> dict[str, str]:
+    """Headers that authenticate as the gateway on /v1/events."""
+    return {"Authorization": f"Bearer {GATEWAY_TOKEN}"}
 
 
 @dataclass(frozen=True)

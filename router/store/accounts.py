@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from router.domain import (
+    APPLICATION_FIELDS,
+    APPLICATION_KINDS,
     Account,
     AccountStatus,
     Application,
@@ -16,6 +18,7 @@ from router.domain import (
     Organization,
     Role,
     new_sid,
+    parameter_name,
 )
 from router.errors import Conflict, NotFound
 from router.store import rows
@@ -180,7 +183,7 @@ class AccountStore:
             )
             if row is None:
                 raise NotFound(f"Application {current.sid} was not found.", param="Sid")
-            await _notify_users_of(conn, current.sid)
+            await _notify_users_of(conn, rows.application(row))
         return rows.application(row)
 
     async def delete_application(self, account_sid: str, sid: str) -> None:
@@ -194,9 +197,19 @@ class AccountStore:
             raise NotFound(f"Application {sid} was not found.", param="Sid")
 
 
-async def _notify_users_of(conn: Connection, application_sid: str) -> None:
-    """Resolution caches an application's URL with the numbers that use it."""
-    users = await conn.fetch(sql("numbers_using_application"), application_sid)
+async def _notify_users_of(conn: Connection, application: Application) -> None:
+    """Resolution caches an application's URL with the numbers that use it; a kind
+    that no longer fits one of them is refused (the transaction rolls back)."""
+    users = await conn.fetch(sql("numbers_using_application"), application.sid)
+    for user in users:
+        for field in APPLICATION_FIELDS:
+            used_as = user["as_" + field.split("_")[0]]
+            if used_as and application.kind not in APPLICATION_KINDS[field]:
+                raise Conflict(
+                    f"Application {application.sid} is the {parameter_name(field)} of"
+                    f" {user['phone_number']}; Kind {application.kind} does not fit it.",
+                    param="Kind",
+                )
     await notify_numbers_changed(
         conn, [r["organization_sid"] for r in users], [r["phone_number"] for r in users]
     )

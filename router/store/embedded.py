@@ -18,7 +18,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -172,7 +172,11 @@ class EmbeddedPostgres:
         *,
         port: int | None = None,
         log: FilteringBoundLogger | None = None,
+        server_settings: Sequence[str] = (),
     ) -> None:
+        """`server_settings` are extra `name=value` server settings (tests turn
+        durability off with them; a service keeps the defaults)."""
+        self.server_settings = tuple(server_settings)
         self.data_dir = data_dir.resolve()
         self.port = port
         self._log: FilteringBoundLogger = log or structlog.get_logger(__name__)
@@ -308,7 +312,10 @@ class EmbeddedPostgres:
     def _pg_ctl_start(self, bindir: Path, user: _ServerUser, port: int) -> str:
         """Start on ``port``; return "" or what went wrong, from pg_ctl and the server log."""
         log_offset = self.log_file.stat().st_size
-        options = f"-c listen_addresses={HOST} -c unix_socket_directories='' -p {port}"
+        options = " ".join(
+            [f"-c listen_addresses={HOST} -c unix_socket_directories='' -p {port}"]
+            + [f"-c {setting}" for setting in self.server_settings]
+        )
         argv = _pg_ctl(bindir, "start", self.pgdata, "-l", str(self.log_file), "-o", options)
         result = _run(user.command(argv), what="pg_ctl start", check=False)
         if result.returncode == 0:

@@ -292,3 +292,23 @@ async def test_unknown_application_is_404(client: TestClient, tenant: Tenant, si
     response = await client.get(apps_path(tenant.sid, sid), headers=tenant.auth)
     assert response.status == 404
     assert_error(await response.json(), 404, 20404)
+
+
+async def test_kind_change_that_breaks_a_number_is_a_conflict(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """An application used as VoiceApplicationSid cannot become an sms application: 409."""
+    app = await create(client, tenant, Kind="voice")
+    r = await client.post(
+        f"{API}/Accounts/{tenant.sid}/IncomingPhoneNumbers.json",
+        data={"PhoneNumber": "7007", "isSIP": "true", "VoiceApplicationSid": app["sid"]},
+        headers=tenant.auth,
+    )
+    assert r.status == 200
+    r = await client.post(
+        apps_path(tenant.sid, app["sid"]), data={"Kind": "sms"}, headers=tenant.auth
+    )
+    assert r.status == 409
+    assert "Kind" in (await r.json())["message"]
+    r = await client.get(apps_path(tenant.sid, app["sid"]), headers=tenant.auth)
+    assert (await r.json())["kind"] == "voice"
