@@ -10,6 +10,7 @@ from router.api.errors import error_middleware
 from router.api.gateway import GatewayAuth
 from router.api.keys import (
     ACCOUNTS,
+    CALLBACKS,
     CALLS,
     DATABASE,
     FETCHER,
@@ -25,14 +26,17 @@ from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
 from router.domain import Credentials
 from router.organizations import OrganizationDirectory
-from router.outbound import create_client_session
+from router.outbound import DenyList, create_client_session
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver, apply_change_notice
 from router.store.accounts import AccountStore
+from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
 from router.store.listener import Listener
 from router.store.numbers import InventoryStore, NumberStore
 from router.store.postgres import Database
+from router.webhooks.dispatcher import Dispatcher
+from router.webhooks.retry import RetryPolicy
 
 Context = Callable[[web.Application], AsyncIterator[None]]
 
@@ -46,6 +50,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     app.cleanup_ctx.append(_database_context(settings, database))
     app.cleanup_ctx.append(_routing_context(settings))
     app.cleanup_ctx.append(_outbound_context(settings))
+    if settings.callbacks_dispatcher_enabled:
+        app.cleanup_ctx.append(_dispatcher_context(settings))
     setup_routes(app)
     return app
 
@@ -62,6 +68,7 @@ def _database_context(settings: Settings, given: Database | None) -> Context:
         app[NUMBERS] = NumberStore(database)
         app[INVENTORY] = InventoryStore(database)
         app[CALLS] = CallStore(database)
+        app[CALLBACKS] = CallbackStore(database)
         app[ORGANIZATIONS] = OrganizationDirectory(app[CALLS])
         app[GATEWAY] = GatewayAuth(settings.gateway_token, await _stored_gateway_token(app))
         yield
@@ -107,6 +114,40 @@ def _outbound_context(settings: Settings) -> Context:
         session = create_client_session(settings)
         app[FETCHER] = RcmlFetcher.from_settings(session, settings)
         yield
+        await session.close()
+
+    return context
+
+
+def _dispatcher_context(settings: Settings) -> Context:
+    """The status callback dispatcher, woken by callbacks_ready notifications; on
+    shutdown it finishes the deliveries in flight."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        session = create_client_session(settings, limit_per_host=settings.callbacks_per_host_limit)
+        dispatcher = Dispatcher(
+            app[CALLBACKS],
+            session,
+            RetryPolicy(
+                max_attempts=settings.callbacks_max_attempts,
+                base_delay=settings.callbacks_base_delay_seconds,
+                max_delay=settings.callbacks_max_delay_seconds,
+            ),
+            deny_list=DenyList.from_settings(settings),
+            concurrency=settings.callbacks_concurrency,
+            per_host_limit=settings.callbacks_per_host_limit,
+            lease_seconds=settings.callbacks_lease_seconds,
+            poll_interval=settings.callbacks_poll_interval_seconds,
+            timeout=settings.callbacks_timeout_seconds,
+        )
+        listener = Listener(
+            app[DATABASE].dsn, "callbacks_ready", lambda _: dispatcher.wake(), dispatcher.wake
+        )
+        listener.start()
+        dispatcher.start()
+        yield
+        await listener.stop()
+        await dispatcher.stop()
         await session.close()
 
     return context

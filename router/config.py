@@ -54,7 +54,8 @@ class Settings:
     )
     callbacks_dispatcher_enabled: bool = True
     callbacks_max_attempts: int = 8
-    callbacks_base_delay_seconds: float = 15.0
+    callbacks_timeout_seconds: float = 10.0
+    callbacks_base_delay_seconds: float = 30.0
     callbacks_max_delay_seconds: float = 1800.0
     callbacks_poll_interval_seconds: float = 1.0
     callbacks_lease_seconds: float = 60.0

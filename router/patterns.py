@@ -150,6 +150,14 @@ def _class_end(text: str, i: int) -> int:
     return len(text)
 
 
+class MatchOutcome(Enum):
+    """What one (pattern, spelling) attempt gave."""
+
+    MATCH = "match"
+    NO_MATCH = "no_match"
+    TIMEOUT = "timeout"  # counts as no match
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledPattern:
     """A pattern that compiles, with what the matcher index needs to know of it."""
@@ -186,9 +194,7 @@ def compile_pattern(pattern: str) -> CompiledPattern:
             f"Invalid {_PARAM}: a pattern holds at most {PATTERN_MAX_LENGTH} characters.",
             param=_PARAM,
         )
-    translated, inserted = _translate(pattern)
-    if pattern == CATCH_ALL:
-        translated = _CATCH_ALL_REGEX
+    translated, inserted = (_CATCH_ALL_REGEX, []) if pattern == CATCH_ALL else _translate(pattern)
     try:
         compiled = regex.compile(translated, regex.V0)
     except regex.error as error:
@@ -260,13 +266,12 @@ def _branch_prefixes(branch: str) -> list[str]:
     while i < len(branch):
         end = _token_end(branch, i)
         chars = _atom_chars(branch[i:end])
-        follower = branch[end : end + 1]
-        optional = follower in ("*", "?")  # "{" may allow zero repeats
+        # A repeat that may take the atom zero times ends the prefix before it; any
+        # other repeat ends it right after (the repeat token itself is no atom).
+        optional = branch[end : end + 1] in ("*", "?", "{")
         if chars is None or optional or len(prefixes) * len(chars) > _PREFIX_CAP:
             break
         prefixes = [prefix + char for prefix in prefixes for char in chars]
-        if follower == "+":
-            break
         i = end
     return prefixes
 
@@ -296,7 +301,7 @@ def _class_chars(body: str) -> str | None:
             last, j = _class_member(body, j + 1)
             if last is None or not 0 <= ord(last) - ord(first) < _PREFIX_CAP:
                 return None
-            members.update(chr(code) for code in range(ord(first), ord(last) + 1))
+            members.update((first, last))
         else:
             members.add(first)
     return "".join(sorted(members))
@@ -381,14 +386,6 @@ class MatchResult:
 
     entry: PatternEntry
     spelling: str
-
-
-class MatchOutcome(Enum):
-    """What one (pattern, spelling) attempt gave."""
-
-    MATCH = "match"
-    NO_MATCH = "no_match"
-    TIMEOUT = "timeout"  # counts as no match
 
 
 @dataclass(frozen=True, slots=True)

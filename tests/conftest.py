@@ -23,8 +23,20 @@ from router.store.embedded import EmbeddedPostgres
 from router.store.numbers import InventoryStore
 from router.store.postgres import Database
 
-TABLES = (
-    "messages, calls, inventory, incoming_numbers, applications, accounts, organizations, settings"
+TABLES = ", ".join(
+    [
+        "callback_attempts",
+        "callbacks",
+        "call_events",
+        "messages",
+        "calls",
+        "inventory",
+        "incoming_numbers",
+        "applications",
+        "accounts",
+        "organizations",
+        "settings",
+    ]
 )
 
 

@@ -55,7 +55,7 @@ def text(
         return None
     if not isinstance(value, str):
         raise Invalid(f"Invalid {name}: must be a string.", param=name)
-    if len(value) > max_length or any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if not _printable(value, max_length):
         raise Invalid(
             f"Invalid {name}: must be at most {max_length} printable characters.", param=name
         )
@@ -125,6 +125,16 @@ def sip_headers(body: Mapping[str, Any]) -> dict[str, str]:
             raise Invalid(
                 f"Invalid SipHeaders: {name[:64]!r} is not a header name.", param="SipHeaders"
             )
-        checked = text({name: value}, name, max_length=1024)
-        headers[name] = checked or ""
+        # The parameter the gateway sent is SipHeaders: the message names it, not the header.
+        if value is not None and not (isinstance(value, str) and _printable(value, 1024)):
+            raise Invalid(
+                f"Invalid SipHeaders: the value of {name} must be a string of at most 1024"
+                " printable characters.",
+                param="SipHeaders",
+            )
+        headers[name] = value or ""
     return headers
+
+
+def _printable(value: str, max_length: int) -> bool:
+    return len(value) <= max_length and not any(ord(c) < 32 or ord(c) == 127 for c in value)

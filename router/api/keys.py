@@ -10,6 +10,7 @@ from router.organizations import OrganizationDirectory
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver
 from router.store.accounts import AccountStore
+from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
 from router.store.numbers import InventoryStore, NumberStore
 from router.store.postgres import Database
@@ -24,3 +25,4 @@ CALLS = web.AppKey("calls", CallStore)
 FETCHER = web.AppKey("fetcher", RcmlFetcher)
 GATEWAY = web.AppKey("gateway", GatewayAuth)
 ORGANIZATIONS = web.AppKey("organizations", OrganizationDirectory)
+CALLBACKS = web.AppKey("callbacks", CallbackStore)

@@ -142,8 +142,9 @@ def translate_unavailable() -> Any:
 
 
 async def _init_connection(conn: Connection) -> None:
-    # Numbers are text; JSON columns (later migrations) decode with the stdlib.
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    # JSON columns (calls, callbacks) travel as Python objects.
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def notify_numbers_changed(

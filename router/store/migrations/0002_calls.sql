@@ -11,7 +11,7 @@ CREATE TABLE calls (
     caller_name       text,
     forwarded_from    text,
     sip_headers       jsonb NOT NULL DEFAULT '{}',
-    decision          jsonb NOT NULL,
+    decision          json NOT NULL,  -- json keeps the answer's key order
     -- The SequenceNumber the next status callback of this call takes.
     next_sequence     integer NOT NULL DEFAULT 0,
     date_created      timestamptz NOT NULL DEFAULT now(),
@@ -27,7 +27,7 @@ CREATE TABLE messages (
     from_number       text NOT NULL,
     to_number         text NOT NULL,
     body              text,
-    decision          jsonb NOT NULL,
+    decision          json NOT NULL,  -- json keeps the answer's key order
     date_created      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX messages_account ON messages (account_sid, date_created);

@@ -1,0 +1,84 @@
+"""Status callback content (SPEC 6): which request a reported status fires. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from urllib.parse import urlsplit
+
+from router.domain import Call, CallStatus, IncomingNumber
+from router.rcml_params import voice_params
+
+CALLBACK_SOURCE = "call-progress-events"
+TERMINAL = frozenset(
+    {
+        CallStatus.COMPLETED,
+        CallStatus.BUSY,
+        CallStatus.FAILED,
+        CallStatus.NO_ANSWER,
+        CallStatus.CANCELED,
+    }
+)
+# Optional fields of a status event, passed through to the callback when given.
+OPTIONAL_FIELDS = (
+    "OutboundCallSid",
+    "ForwardedFrom",
+    "CallDuration",
+    "ReferTarget",
+    "Transferor",
+    "Transferee",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    """One status callback to deliver: where, how and with what parameters."""
+
+    url: str
+    method: str
+    host: str
+    params: dict[str, str]
+
+
+def callback_request(
+    call: Call,
+    number: IncomingNumber | None,
+    status: CallStatus,
+    details: Mapping[str, str],
+    *,
+    sequence_number: int,
+    timestamp: datetime,
+) -> CallbackRequest | None:
+    """The callback a status fires, or None when the number has no StatusCallback."""
+    if number is None or not number.status_callback:
+        return None
+    params = voice_params(
+        call_sid=call.sid,
+        account_sid=call.account_sid,
+        from_=call.from_number,
+        to=call.to_number,
+        api_version=number.api_version,
+        caller_name=call.caller_name,
+        forwarded_from=call.forwarded_from,
+        sip_headers=call.sip_headers,
+        call_status=status.value,
+    )
+    params.update({k: v for k, v in details.items() if k in OPTIONAL_FIELDS})
+    params["Timestamp"] = format_datetime(timestamp, usegmt=False)
+    params["SequenceNumber"] = str(sequence_number)
+    params["CallbackSource"] = CALLBACK_SOURCE
+    url = number.status_callback
+    return CallbackRequest(url, number.status_callback_method, host_of(url), params)
+
+
+def host_of(url: str) -> str:
+    """host:port of a URL, the unit of per-endpoint fairness."""
+    parts = urlsplit(url)
+    return f"{parts.hostname or ''}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
+def is_accepted_after(current: CallStatus, new: CallStatus) -> bool:
+    """A status may follow any non-terminal one; nothing follows a terminal status."""
+    return current not in TERMINAL or current == new

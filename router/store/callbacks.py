@@ -1,0 +1,166 @@
+"""Status events and the durable queue of status callbacks (SPEC 6, DESIGN 5)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from router.callbacks import callback_request, is_accepted_after
+from router.domain import CallStatus, new_sid
+from router.errors import Conflict, NotFound
+from router.store import rows
+from router.store.postgres import Database, sql
+
+RESPONSE_BODY_LIMIT = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedCallback:
+    """A callback leased to this dispatcher for one delivery attempt."""
+
+    id: int
+    call_sid: str
+    sequence_number: int
+    url: str
+    method: str
+    host: str
+    params: dict[str, str]
+    delivery_id: str
+    attempts: int
+    signing_key: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One delivery attempt as stored: time, status or error, latency, response head."""
+
+    attempted_at: datetime
+    status: int | None
+    error: str | None
+    latency_ms: float
+    response_body: str | None
+
+
+class CallbackStore:
+    """Accepting status events, and claiming and settling their callbacks."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def accept_status(
+        self, call_sid: str, status: CallStatus, details: Mapping[str, str], *, now: datetime
+    ) -> bool:
+        """In one transaction: record the status, update the call and queue its callback
+        with the next SequenceNumber. False when this status was already reported."""
+        async with self.db.transaction() as conn:
+            row = await conn.fetchrow(sql("lock_call"), call_sid)
+            if row is None:
+                raise NotFound(f"Call {call_sid} was not found.", param="CallSid")
+            call = rows.call(row)
+            if (
+                await conn.fetchval(sql("insert_call_event"), call_sid, status.value, dict(details))
+                is None
+            ):
+                return False
+            if not is_accepted_after(call.status, status):
+                raise Conflict(
+                    f"Call {call_sid} is already {call.status.value}; CallStatus {status.value}"
+                    " cannot follow it.",
+                    param="CallStatus",
+                )
+            await conn.execute(sql("set_call_status"), call_sid, status.value)
+            number_row = await conn.fetchrow(sql("get_number_by_sid"), call.number_sid)
+            number = rows.incoming_number(number_row) if number_row else None
+            if number is None or not number.status_callback:
+                return True
+            sequence = await conn.fetchval(sql("take_sequence_number"), call_sid)
+            request = callback_request(
+                call, number, status, details, sequence_number=sequence, timestamp=now
+            )
+            assert request is not None
+            await conn.execute(
+                sql("insert_callback"),
+                call_sid,
+                sequence,
+                status.value,
+                call.account_sid,
+                request.url,
+                request.method,
+                request.host,
+                request.params,
+                new_sid("DL"),
+            )
+            await conn.execute(sql("notify_callbacks_ready"))
+        return True
+
+    async def claim(
+        self, limit: int, *, lease_seconds: float, busy_hosts: Sequence[str]
+    ) -> list[ClaimedCallback]:
+        """Lease up to `limit` due callbacks, oldest first, at most one per call."""
+        async with self.db.transaction() as conn:
+            found = await conn.fetch(sql("claim_callbacks"), limit, lease_seconds, list(busy_hosts))
+        return [
+            ClaimedCallback(
+                id=r["id"],
+                call_sid=r["call_sid"],
+                sequence_number=r["sequence_number"],
+                url=r["url"],
+                method=r["method"],
+                host=r["host"],
+                params=dict(r["params"]),
+                delivery_id=r["delivery_id"],
+                attempts=r["attempts"],
+                signing_key=r["signing_key"],
+            )
+            for r in found
+        ]
+
+    async def settle(
+        self,
+        callback_id: int,
+        attempt: AttemptRecord,
+        *,
+        state: str,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        """Record the attempt and mark the callback delivered, failed or pending again."""
+        body = attempt.response_body
+        if body is not None:
+            body = body[:RESPONSE_BODY_LIMIT].replace("\x00", "")
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                sql("record_callback_attempt"),
+                callback_id,
+                attempt.attempted_at,
+                attempt.status,
+                attempt.error,
+                attempt.latency_ms,
+                body,
+            )
+            await conn.execute(sql("finish_callback"), callback_id, state, next_attempt_at)
+            if state != "pending":
+                # The call's next callback may now be due.
+                await conn.execute(sql("notify_callbacks_ready"))
+
+    async def list_for_call(self, call_sid: str) -> list[dict[str, Any]]:
+        """Every callback of a call, in SequenceNumber order, each with its attempts."""
+        async with self.db.connection() as conn:
+            callbacks = await conn.fetch(sql("list_callbacks"), call_sid)
+            attempts = await conn.fetch(sql("list_callback_attempts"), call_sid)
+        by_callback: dict[int, list[Any]] = {}
+        for attempt in attempts:
+            by_callback.setdefault(attempt["callback_id"], []).append(attempt)
+        return [{"callback": c, "attempts": by_callback.get(c["id"], [])} for c in callbacks]
+
+    async def get(self, callback_id: int) -> Any:
+        return await self.db.fetchrow("get_callback", callback_id)
+
+    async def retry(self, callback_id: int) -> bool:
+        """Queue a given-up callback again; False if it is not in the failed state."""
+        async with self.db.transaction() as conn:
+            retried = await conn.fetchval(sql("retry_callback"), callback_id)
+            if retried is not None:
+                await conn.execute(sql("notify_callbacks_ready"))
+        return retried is not None

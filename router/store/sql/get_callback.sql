@@ -1,0 +1,1 @@
+SELECT * FROM callbacks WHERE id = $1

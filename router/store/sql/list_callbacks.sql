@@ -1,0 +1,1 @@
+SELECT * FROM callbacks WHERE call_sid = $1 ORDER BY sequence_number

@@ -1,0 +1,1 @@
+SELECT * FROM calls WHERE sid = $1 FOR UPDATE

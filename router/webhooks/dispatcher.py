@@ -1,0 +1,167 @@
+"""The status callback dispatcher: claim due callbacks, deliver, record, settle.
+
+A background task of every `router serve`. It wakes on `callbacks_ready`
+notifications and on a poll interval, keeps at most `concurrency` deliveries in
+flight and at most `per_host_limit` per receiving host (so one slow endpoint cannot
+take every slot), and on shutdown stops claiming and finishes what is in flight.
+Ordering per call is the claim query's job (store/sql/claim_callbacks.sql).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import structlog
+from yarl import URL
+
+from router.errors import Unavailable
+from router.outbound import DenyList, check_destination
+from router.store.callbacks import AttemptRecord, CallbackStore, ClaimedCallback
+from router.webhooks.retry import RetryPolicy, Verdict
+from router.webhooks.signing import signature_headers
+
+log = structlog.get_logger(__name__)
+
+DELIVERY_ID_HEADER = "I-Router-Delivery-Id"
+BODY_KEPT = 2048
+
+
+class Dispatcher:
+    """Delivers status callbacks durably, in SequenceNumber order per call."""
+
+    def __init__(
+        self,
+        store: CallbackStore,
+        session: aiohttp.ClientSession,
+        policy: RetryPolicy,
+        *,
+        deny_list: DenyList,
+        concurrency: int = 64,
+        per_host_limit: int = 8,
+        lease_seconds: float = 60.0,
+        poll_interval: float = 1.0,
+        timeout: float = 10.0,
+    ) -> None:
+        self._store = store
+        self._session = session
+        self._policy = policy
+        self._deny_list = deny_list
+        self._concurrency = concurrency
+        self._per_host_limit = per_host_limit
+        self._lease_seconds = lease_seconds
+        self._poll_interval = poll_interval
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._in_flight: dict[asyncio.Task[None], str] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._loop_task = asyncio.create_task(self._run(), name="callback-dispatcher")
+
+    def wake(self) -> None:
+        """Something may be due (a NOTIFY arrived)."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        """Stop claiming; let in-flight deliveries finish and be recorded."""
+        self._stopping.set()
+        self._wake.set()
+        if self._loop_task is not None:
+            await self._loop_task
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            claimed = await self._claim()
+            for callback in claimed:
+                task = asyncio.create_task(self._deliver(callback), name=f"callback-{callback.id}")
+                self._in_flight[task] = callback.host
+                task.add_done_callback(self._finished)
+            if claimed and len(self._in_flight) < self._concurrency:
+                continue  # more may be due right away
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+
+    async def _claim(self) -> list[ClaimedCallback]:
+        free = self._concurrency - len(self._in_flight)
+        if free <= 0:
+            return []
+        hosts = Counter(self._in_flight.values())
+        busy = [host for host, count in hosts.items() if count >= self._per_host_limit]
+        try:
+            return await self._store.claim(free, lease_seconds=self._lease_seconds, busy_hosts=busy)
+        except Unavailable as error:
+            log.warning("callback_claim_failed", error=error.message)
+            return []
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("callback_delivery_crashed", error=repr(task.exception()))
+        self._wake.set()
+
+    async def _deliver(self, callback: ClaimedCallback) -> None:
+        attempted_at = datetime.now(UTC)
+        status, retry_after, attempt = await self._send(callback, attempted_at)
+        decision = self._policy.decide(
+            callback.attempts + 1, status=status, retry_after=retry_after
+        )
+        next_at = attempted_at + timedelta(seconds=decision.delay)
+        state = "pending" if decision.verdict is Verdict.RETRY else decision.verdict.value
+        if decision.verdict is not Verdict.DELIVERED:
+            log.info(
+                "callback_attempt_failed",
+                callback_id=callback.id,
+                call_sid=callback.call_sid,
+                status=status,
+                error=attempt.error,
+                verdict=decision.verdict.value,
+            )
+        try:
+            await self._store.settle(callback.id, attempt, state=state, next_attempt_at=next_at)
+        except Unavailable as error:
+            # The lease runs out and the callback is claimed again: at least once.
+            log.warning("callback_settle_failed", callback_id=callback.id, error=error.message)
+
+    async def _send(
+        self, callback: ClaimedCallback, attempted_at: datetime
+    ) -> tuple[int | None, str | None, AttemptRecord]:
+        url, form = _request(callback)
+        headers = signature_headers(str(url), form or {}, callback.signing_key)
+        headers[DELIVERY_ID_HEADER] = callback.delivery_id
+        started = time.perf_counter()
+        status = retry_after = body = error = None
+        try:
+            check_destination(url, self._deny_list)
+            async with self._session.request(
+                callback.method,
+                url,
+                data=form,
+                headers=headers,
+                allow_redirects=False,
+                timeout=self._timeout,
+            ) as response:
+                status, retry_after = response.status, response.headers.get("Retry-After")
+                body = (await response.content.read(BODY_KEPT)).decode("utf-8", "replace")
+        except TimeoutError:
+            error = "timed out"
+        except (aiohttp.ClientError, OSError, ValueError) as failure:
+            error = str(failure) or type(failure).__name__
+        latency_ms = (time.perf_counter() - started) * 1000
+        return status, retry_after, AttemptRecord(attempted_at, status, error, latency_ms, body)
+
+
+def _request(callback: ClaimedCallback) -> tuple[URL, dict[str, str] | None]:
+    """GET carries the parameters in the query (keeping the URL's own), POST in a form."""
+    url = URL(callback.url)
+    if callback.method == "GET":
+        return url.extend_query(callback.params), None
+    return url, callback.params

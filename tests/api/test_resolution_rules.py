@@ -1,0 +1,406 @@
+"""Resolution rules over HTTP (SPEC 3 and 4): gateway events and the dry-run
+`GET /v1/routes/resolve` with its trace."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient
+
+from router.domain import Organization
+from tests.conftest import MakeAccount, MakeOrg, Tenant
+
+RESOLVE = "/v1/routes/resolve"
+FORBIDDEN = 20403
+
+
+def numbers_path(owner: Tenant) -> str:
+    return f"/2012-04-24/Accounts/{owner.sid}/IncomingPhoneNumbers.json"
+
+
+async def provision_sip(client: TestClient, owner: Tenant, phone_number: str) -> dict[str, Any]:
+    """Provision a SIP number (or pattern) through the API with voice and SMS URLs."""
+    response = await client.post(
+        numbers_path(owner),
+        data={
+            "PhoneNumber": phone_number,
+            "isSIP": "true",
+            "VoiceUrl": f"http://127.0.0.1:9/voice/{phone_number}",
+            "SmsUrl": f"http://127.0.0.1:9/sms/{phone_number}",
+            "ReferUrl": f"http://127.0.0.1:9/refer/{phone_number}",
+        },
+        headers=owner.auth,
+    )
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+async def in_org(admin: Tenant, make_account: MakeAccount, org: Organization) -> Tenant:
+    return await make_account(admin, organization=org)
+
+
+async def resolve(
+    client: TestClient, headers: dict[str, str], **query: str
+) -> tuple[int, dict[str, Any]]:
+    response = await client.get(RESOLVE, params=query, headers=headers)
+    return response.status, await response.json()
+
+
+async def event(
+    client: TestClient, gateway: dict[str, str], kind: str, **body: str
+) -> ClientResponse:
+    """Post a gateway event without fetching RCML."""
+    return await client.post(f"/v1/events/{kind}?fetch=false", json=body, headers=gateway)
+
+
+def exact(spelling: str, result: str, number_sid: str | None = None) -> dict[str, Any]:
+    return {
+        "stage": "exact",
+        "spelling": spelling,
+        "pattern": None,
+        "result": result,
+        "number_sid": number_sid,
+    }
+
+
+def pattern(spelling: str, text: str, result: str, number_sid: str) -> dict[str, Any]:
+    return {
+        "stage": "pattern",
+        "spelling": spelling,
+        "pattern": text,
+        "result": result,
+        "number_sid": number_sid,
+    }
+
+
+# --- the dry run -------------------------------------------------------------------------
+
+
+async def test_dry_run_returns_the_decision_and_every_step_in_order(
+    client: TestClient,
+    gateway: dict[str, str],
+    admin: Tenant,
+    make_account: MakeAccount,
+    make_org: MakeOrg,
+) -> None:
+    """The dry run lists each spelling, then each pattern per spelling, up to the winner."""
+    owner = await in_org(admin, make_account, await make_org("acme.test"))
+    await provision_sip(client, owner, "16508251256")
+    await provision_sip(client, owner, "16.*")
+    longest = await provision_sip(client, owner, "^7688[456]#$")
+    winner = await provision_sip(client, owner, "16508.*")
+    status, body = await resolve(client, gateway, To="16508251255", Domain="acme.test")
+    assert status == 200
+    assert body == {
+        "to": "16508251255",
+        "outcome": "routed",
+        "number": {
+            "sid": winner["sid"],
+            "account_sid": owner.sid,
+            "phone_number": "16508.*",
+            "organization_sid": owner.account.organization_sid,
+        },
+        "match": {"how": "pattern", "spelling": "16508251255", "pattern": "16508.*"},
+        "target": {
+            "kind": "url",
+            "application_sid": None,
+            "url": "http://127.0.0.1:9/voice/16508.*",
+            "method": "POST",
+            "fallback_url": None,
+            "fallback_method": None,
+        },
+        "rcml": None,
+        "rcml_source": None,
+        "channel": "voice",
+        "trace": [
+            exact("16508251255", "miss"),
+            exact("+16508251255", "miss"),
+            pattern("16508251255", "^7688[456]#$", "no_match", longest["sid"]),
+            pattern("+16508251255", "^7688[456]#$", "no_match", longest["sid"]),
+            pattern("16508251255", "16508.*", "match", winner["sid"]),
+        ],
+    }
+
+
+async def test_dry_run_of_an_exact_hit_stops_at_the_first_spelling_that_hits(
+    client: TestClient, gateway: dict[str, str], tenant: Tenant
+) -> None:
+    """A SIP number found under spelling (c) is traced after the misses before it."""
+    number = await provision_sip(client, tenant, "16505551234")
+    await provision_sip(client, tenant, "*")
+    status, body = await resolve(
+        client,
+        gateway,
+        To="+16505551234",
+        DestinationOrganizationSid=tenant.account.organization_sid,
+    )
+    assert status == 200
+    assert body["outcome"] == "routed"
+    assert body["match"] == {"how": "exact", "spelling": "16505551234", "pattern": None}
+    assert body["trace"] == [
+        exact("+16505551234", "miss"),
+        exact("16505551234", "hit", number["sid"]),
+    ]
+
+
+async def test_dry_run_of_another_organizations_sip_number_is_forbidden_with_its_step(
+    client: TestClient,
+    gateway: dict[str, str],
+    admin: Tenant,
+    make_account: MakeAccount,
+    make_org: MakeOrg,
+) -> None:
+    """A spelling held only by another organization is traced as other_organization."""
+    owner = await in_org(admin, make_account, await make_org("owner.test"))
+    await make_org("caller.test")
+    number = await provision_sip(client, owner, "1000")
+    status, body = await resolve(client, gateway, To="1000", Domain="caller.test")
+    assert status == 200
+    assert body["outcome"] == "forbidden"
+    assert body["number"] is None
+    assert body["trace"] == [
+        exact("1000", "other_organization", number["sid"]),
+        exact("+1000", "miss"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("channel", "outcome"), [("sms", "not_found"), ("SMS", "not_found"), ("refer", "routed")]
+)
+async def test_dry_run_channel_sms_has_no_pattern_steps(
+    client: TestClient, gateway: dict[str, str], tenant: Tenant, channel: str, outcome: str
+) -> None:
+    """With Channel=sms the trace holds exact steps only; refer runs the patterns."""
+    await provision_sip(client, tenant, "*")
+    status, body = await resolve(
+        client,
+        gateway,
+        To="5551234",
+        Channel=channel,
+        DestinationOrganizationSid=tenant.account.organization_sid,
+    )
+    assert status == 200
+    assert body["outcome"] == outcome
+    assert body["channel"] == channel.lower()
+    stages = [step["stage"] for step in body["trace"]]
+    assert stages.count("exact") == 3  # 5551234, +15551234, +5551234
+    if outcome == "routed":
+        assert stages[-1] == "pattern"
+        assert body["target"]["url"] == "http://127.0.0.1:9/refer/*"
+    else:
+        assert "pattern" not in stages
+
+
+async def test_dry_run_refuses_an_unknown_channel(
+    client: TestClient, gateway: dict[str, str], tenant: Tenant
+) -> None:
+    """Channel must be voice, sms or refer: anything else is a 400 naming Channel."""
+    status, body = await resolve(client, gateway, To="1000", Channel="fax")
+    assert status == 400
+    assert "Channel" in body["message"]
+
+
+async def test_tenant_dry_run_resolves_within_its_own_organization(
+    client: TestClient, tenant: Tenant
+) -> None:
+    """A tenant's dry run uses its organization as the destination, given or not."""
+    number = await provision_sip(client, tenant, "1000")
+    org = tenant.account.organization_sid
+    for query in ({"To": "1000"}, {"To": "1000", "DestinationOrganizationSid": org}):
+        status, body = await resolve(client, tenant.auth, **query)
+        assert status == 200
+        assert body["outcome"] == "routed"
+        assert body["number"]["sid"] == number["sid"]
+
+
+async def test_tenant_dry_run_in_another_organization_is_forbidden(
+    client: TestClient, tenant: Tenant, make_org: MakeOrg
+) -> None:
+    """A tenant naming another organization (by sid or domain) gets 403."""
+    other = await make_org("other.test")
+    for query in ({"Domain": "other.test"}, {"DestinationOrganizationSid": other.sid}):
+        status, body = await resolve(client, tenant.auth, To="1000", **query)
+        assert status == 403
+        assert body["code"] == FORBIDDEN
+        assert body["status"] == 403
+        assert "organization" in body["message"]
+
+
+async def test_dry_run_without_credentials_is_refused(client: TestClient) -> None:
+    """No gateway token and no Basic credentials: 401."""
+    response = await client.get(RESOLVE, params={"To": "1000"})
+    assert response.status == 401
+    response = await client.get(
+        RESOLVE, params={"To": "1000"}, headers={"Authorization": "Bearer wrong"}
+    )
+    assert response.status == 401
+
+
+async def test_dry_run_has_no_side_effects(
+    client: TestClient, gateway: dict[str, str], tenant: Tenant
+) -> None:
+    """A dry run records no call: the same number then routes a real call normally."""
+    await provision_sip(client, tenant, "1000")
+    org = tenant.account.organization_sid
+    status, body = await resolve(client, gateway, To="1000", DestinationOrganizationSid=org)
+    assert (status, body["outcome"]) == (200, "routed")
+    assert "call_sid" not in body
+    response = await event(
+        client, gateway, "calls", From="alice", To="1000", DestinationOrganizationSid=org
+    )
+    assert response.status == 200
+
+
+# --- events ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stored", "how", "winner"),
+    [
+        (("16508251255", "16.*"), "exact", "16508251255"),
+        (("16508251256", "16.*"), "pattern", "16.*"),
+        (("16508251256", "16.*", "16508.*"), "pattern", "16508.*"),
+    ],
+    ids=["perfect-match", "regex-applies", "longest-regex-applies"],
+)
+async def test_seed_first_table_through_call_events(
+    client: TestClient,
+    gateway: dict[str, str],
+    tenant: Tenant,
+    stored: tuple[str, ...],
+    how: str,
+    winner: str,
+) -> None:
+    """A call to 16508251255 routes as each row of the seed's first table says."""
+    for phone_number in stored:
+        await provision_sip(client, tenant, phone_number)
+    response = await event(
+        client,
+        gateway,
+        "calls",
+        From="alice",
+        To="16508251255",
+        DestinationOrganizationSid=tenant.account.organization_sid,
+    )
+    assert response.status == 200
+    body = await response.json()
+    assert body["outcome"] == "routed"
+    assert body["number"]["phone_number"] == winner
+    assert body["match"]["how"] == how
+    assert body["target"]["url"] == f"http://127.0.0.1:9/voice/{winner}"
+
+
+async def test_catch_all_catches_calls_but_never_messages(
+    client: TestClient,
+    gateway: dict[str, str],
+    admin: Tenant,
+    make_account: MakeAccount,
+    make_org: MakeOrg,
+) -> None:
+    """The catch-all `*` routes a call; the same To as an SMS is not found."""
+    owner = await in_org(admin, make_account, await make_org("acme.test"))
+    catch_all = await provision_sip(client, owner, "*")
+    call = await event(client, gateway, "calls", From="alice", To="5551234", Domain="acme.test")
+    assert call.status == 200
+    body = await call.json()
+    assert body["number"]["sid"] == catch_all["sid"]
+    assert body["match"] == {"how": "pattern", "spelling": "5551234", "pattern": "*"}
+    message = await event(
+        client, gateway, "messages", From="alice", To="5551234", Domain="acme.test"
+    )
+    assert message.status == 404
+    body = await message.json()
+    assert body["outcome"] == "not_found"
+    assert body["sms_sid"].startswith("SM")
+    assert body["number"] is None
+
+
+async def test_message_to_an_exact_number_routes_despite_a_catch_all(
+    client: TestClient, gateway: dict[str, str], tenant: Tenant
+) -> None:
+    """SMS keeps the exact stage: a provisioned SIP number gets its SmsUrl."""
+    number = await provision_sip(client, tenant, "1000")
+    await provision_sip(client, tenant, "*")
+    response = await event(
+        client,
+        gateway,
+        "messages",
+        From="alice",
+        To="1000",
+        DestinationOrganizationSid=tenant.account.organization_sid,
+    )
+    assert response.status == 200
+    body = await response.json()
+    assert body["number"]["sid"] == number["sid"]
+    assert body["target"]["url"] == "http://127.0.0.1:9/sms/1000"
+
+
+async def test_call_from_another_source_organization_reaches_dids_not_sip_numbers(
+    client: TestClient,
+    gateway: dict[str, str],
+    admin: Tenant,
+    make_account: MakeAccount,
+    make_org: MakeOrg,
+    add_inventory: Callable[..., Awaitable[None]],
+) -> None:
+    """SourceDomain different from Domain: the SIP number is forbidden (403), the DID routed."""
+    tenant = await in_org(admin, make_account, await make_org("acme.test"))
+    await make_org("elsewhere.test")
+    await add_inventory("+15105550100")
+    response = await client.post(
+        numbers_path(tenant),
+        data={"PhoneNumber": "+15105550100", "VoiceUrl": "http://127.0.0.1:9/did"},
+        headers=tenant.auth,
+    )
+    assert response.status == 200
+    await provision_sip(client, tenant, "1000")
+    domain = "acme.test"
+    sip = await event(
+        client, gateway, "calls", From="a", To="1000", Domain=domain, SourceDomain="elsewhere.test"
+    )
+    assert sip.status == 403
+    assert (await sip.json())["outcome"] == "forbidden"
+    did = await event(
+        client,
+        gateway,
+        "calls",
+        From="a",
+        To="15105550100",
+        Domain=domain,
+        SourceDomain="elsewhere.test",
+    )
+    assert did.status == 200
+    body = await did.json()
+    assert body["match"] == {"how": "exact", "spelling": "+15105550100", "pattern": None}
+    nowhere = await event(client, gateway, "calls", From="a", To="1000")
+    assert nowhere.status == 403  # a SIP number needs its destination organization
+    anywhere = await event(client, gateway, "calls", From="a", To="+15105550100")
+    assert anywhere.status == 200  # an inventory DID does not
+
+
+async def test_seed_backslash_sample_is_refused_and_its_meaning_routes(
+    client: TestClient, gateway: dict[str, str], tenant: Tenant
+) -> None:
+    """`7777\\8888` does not compile (400 naming PhoneNumber); `7777|8888` routes both."""
+    response = await client.post(
+        numbers_path(tenant),
+        data={"PhoneNumber": "7777\\8888", "isSIP": "true", "VoiceUrl": "http://127.0.0.1:9/v"},
+        headers=tenant.auth,
+    )
+    assert response.status == 400
+    body = await response.json()
+    assert body["code"] == 21421
+    assert "PhoneNumber" in body["message"]
+    number = await provision_sip(client, tenant, "7777|8888")
+    org = tenant.account.organization_sid
+    for dialed, expected in (("7777", 200), ("8888", 200), ("77778888", 404)):
+        routed = await event(
+            client, gateway, "calls", From="a", To=dialed, DestinationOrganizationSid=org
+        )
+        assert routed.status == expected, dialed
+        if expected == 200:
+            assert (await routed.json())["number"]["sid"] == number["sid"]
