@@ -45,7 +45,13 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     """The web application; opens (and later closes) its own pool unless given one."""
     # Bodies are read with explicit per-route limits (api/params.py), so aiohttp's own
     # limit only needs to admit the largest form body.
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024**2)
+    app = web.Application(
+        middlewares=[error_middleware],
+        client_max_size=1024**2,
+        # Long request lines reach the app and get a proper error document; aiohttp's
+        # parser would answer plain text past its 8 KiB default.
+        handler_args={"max_line_size": 128 * 1024, "max_field_size": 16 * 1024},
+    )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_database_context(settings, database))
     app.cleanup_ctx.append(_routing_context(settings))

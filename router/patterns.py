@@ -301,7 +301,7 @@ def _class_chars(body: str) -> str | None:
             last, j = _class_member(body, j + 1)
             if last is None or not 0 <= ord(last) - ord(first) < _PREFIX_CAP:
                 return None
-            members.update((first, last))
+            members.update(chr(code) for code in range(ord(first), ord(last) + 1))
         else:
             members.add(first)
     return "".join(sorted(members))
@@ -310,7 +310,7 @@ def _class_chars(body: str) -> str | None:
 def _class_member(body: str, j: int) -> tuple[str | None, int]:
     if body[j] == "\\":
         escaped = body[j + 1 : j + 2]
-        return (escaped, j + 2) if escaped and escaped in _LITERAL_ESCAPES else (None, j)
+        return (escaped, j + 2)
     if body[j] == "[":  # a POSIX class such as [:digit:]
         return None, j
     return body[j], j + 1

@@ -9,11 +9,14 @@ import orjson
 from aiohttp import web
 
 from router.api import params
+from router.api.number_params import plus_from_form
 from router.domain import is_sid, new_sid
 from router.errors import Invalid, PayloadTooLarge
 from router.organizations import OrganizationNames
 
 MAX_DIALED = 64
+# Form fields holding numbers, where an unescaped `+` arrives as a space.
+NUMBER_FIELDS = ("From", "To", "ForwardedFrom")
 MAX_TEXT = 256
 MAX_BODY_TEXT = 4096
 MAX_SIP_HEADERS = 50
@@ -32,7 +35,11 @@ async def read_event(request: web.Request, max_bytes: int) -> dict[str, Any]:
         if not isinstance(document, dict):
             raise Invalid("The JSON request body must be an object.")
         return document
-    return dict(await params.read_params(request, max_bytes))
+    form: dict[str, Any] = dict(await params.read_params(request, max_bytes))
+    for name in NUMBER_FIELDS:
+        if isinstance(form.get(name), str):
+            form[name] = plus_from_form(form[name])
+    return form
 
 
 async def _read_capped(request: web.Request, max_bytes: int) -> bytes:

@@ -557,3 +557,17 @@ async def test_malformed_update_leaves_the_number_unchanged(
     response = await client.post(path, data=body, headers={**tenant.auth, **headers})
     await assert_error(response, status=status, code=code)
     assert await (await client.get(path, headers=tenant.auth)).json() == before
+
+
+@pytest.mark.parametrize("fmt", [".json", ""], ids=["json", "xml"])
+async def test_100_kb_url_is_refused_with_an_error_document(
+    client: TestClient, tenant: Tenant, fmt: str
+) -> None:
+    """A 100 KB path segment or query string is refused with a SPEC 8 error document."""
+    for path in (
+        numbers_path(tenant.sid, "/PN" + "a" * 100_000, fmt),
+        numbers_path(tenant.sid, "", fmt) + "?PhoneNumber=" + "1" * 100_000,
+    ):
+        response = await client.get(path, headers=tenant.auth)
+        assert 400 <= response.status < 500
+        await error_document(response, json=fmt == ".json")

@@ -22,6 +22,7 @@ from tests.api.test_events import (
     DOMAIN,
     FROM,
     SMS_SID,
+    Client,
     RcmlServer,
     Received,
     count,
@@ -50,14 +51,14 @@ async def owner(admin: Tenant, make_account: MakeAccount, make_org: MakeOrg) -> 
 
 
 @pytest.fixture
-async def fast_client(db: Database, settings: config.Settings) -> AsyncIterator[TestClient]:
+async def fast_client(db: Database, settings: config.Settings) -> AsyncIterator[Client]:
     """A client of an app that gives up on an RCML URL after half a second."""
     app = create_app(config.replace(settings, rcml_total_timeout=0.5), database=db)
     async with TestClient(TestServer(app, host="127.0.0.1")) as test_client:
         yield test_client
 
 
-async def signing_key(client: TestClient, owner: Tenant) -> str:
+async def signing_key(client: Client, owner: Tenant) -> str:
     """The account's signing key, as the Account resource shows it to the account."""
     response = await client.get(f"{API}/Accounts/{owner.sid}.json", headers=owner.auth)
     assert response.status == 200
@@ -77,7 +78,8 @@ def assert_signed(request: Received, key: str) -> None:
     """Both signature headers are present, equal, and what a Twilio validator computes."""
     twilio = request.headers.get("X-Twilio-Signature")
     restcomm = request.headers.get("X-Restcomm-Signature")
-    assert twilio is not None and restcomm is not None
+    assert twilio is not None
+    assert restcomm is not None
     assert twilio == restcomm
     assert twilio == twilio_signature(request.url, request.form, key)
     assert twilio != twilio_signature(request.url, request.form, key + "x")
@@ -147,7 +149,7 @@ def closed_port_url() -> str:
 
 
 async def test_voice_rcml_post_carries_exactly_the_spec_parameters_as_a_form(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """A POST VoiceUrl gets the voice set, SipHeader_<name> included, as a form body."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok/voice"))
@@ -163,7 +165,7 @@ async def test_voice_rcml_post_carries_exactly_the_spec_parameters_as_a_form(
 
 
 async def test_voice_rcml_get_carries_the_parameters_in_the_query_keeping_the_urls_own(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """A GET VoiceUrl gets the voice set in its query string, after the URL's own parameters."""
     url = rcml.url("/ok/voice") + "?tenant=7&lang=en"
@@ -180,7 +182,7 @@ async def test_voice_rcml_get_carries_the_parameters_in_the_query_keeping_the_ur
 
 
 async def test_voice_rcml_request_without_optional_fields_has_the_required_set(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """With no CallerName, ForwardedFrom or SIP headers the request carries the seven others."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok/voice"))
@@ -201,7 +203,7 @@ async def test_voice_rcml_request_without_optional_fields_has_the_required_set(
 
 
 async def test_form_event_sip_header_fields_are_passed_as_sip_header_parameters(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """A form event's SipHeader_<name> fields reach the RCML request under the same names."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok/voice"))
@@ -223,9 +225,9 @@ async def test_form_event_sip_header_fields_are_passed_as_sip_header_parameters(
 
 @pytest.mark.parametrize("method", ["POST", "GET"])
 async def test_sms_rcml_request_carries_exactly_the_spec_parameters(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, method: str
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, method: str
 ) -> None:
-    """An SmsUrl gets SmsSid, AccountSid, From, To, Body, ApiVersion as form (POST) or query (GET)."""
+    """An SmsUrl gets SmsSid, AccountSid, From, To, Body, ApiVersion as form or query."""
     await provision(client, owner, "1234", SmsUrl=rcml.url("/ok/sms"), SmsMethod=method)
 
     status, _ = await post_event(client, gateway, "messages", sms_event())
@@ -244,7 +246,7 @@ async def test_sms_rcml_request_carries_exactly_the_spec_parameters(
 @pytest.mark.parametrize("method", ["POST", "GET"])
 @pytest.mark.parametrize("channel", ["calls", "messages"])
 async def test_rcml_requests_are_signed_with_the_accounts_signing_key(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     rcml: RcmlServer,
@@ -268,7 +270,7 @@ async def test_rcml_requests_are_signed_with_the_accounts_signing_key(
 
 
 async def test_fallback_request_is_signed_over_its_parameters_with_the_error_fields(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """The fallback request's signature covers ErrorCode and ErrorUrl and verifies."""
     await provision(
@@ -285,9 +287,9 @@ async def test_fallback_request_is_signed_over_its_parameters_with_the_error_fie
 
 
 async def test_rotated_signing_key_signs_the_next_requests(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
-    """After RotateSigningKey=true the account's requests verify with the new key within a second."""
+    """After RotateSigningKey=true requests verify with the new key within a second."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok/voice"))
     old_key = await signing_key(client, owner)
     await post_event(client, gateway, "calls", voice_event(CallSid=None))
@@ -327,7 +329,7 @@ TRIGGERS = [
     ("path", "error_code"), [t[1:] for t in TRIGGERS], ids=[t[0] for t in TRIGGERS]
 )
 async def test_failing_voice_url_falls_back_with_error_code_and_url(
-    fast_client: TestClient,
+    fast_client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     rcml: RcmlServer,
@@ -359,7 +361,7 @@ async def test_failing_voice_url_falls_back_with_error_code_and_url(
 
 
 async def test_failing_sms_url_falls_back_by_get_with_error_fields_in_the_query(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """An SMS fallback by GET receives the SMS set plus ErrorCode and ErrorUrl in its query."""
     await provision(
@@ -383,9 +385,11 @@ async def test_failing_sms_url_falls_back_by_get_with_error_fields_in_the_query(
     }
 
 
-@pytest.mark.parametrize("fallback_path", [None, "/malformed", "/slow"], ids=["refused", "bad", "timeout"])
+@pytest.mark.parametrize(
+    "fallback_path", [None, "/malformed", "/slow"], ids=["refused", "bad", "timeout"]
+)
 async def test_fallback_also_failing_answers_502_rcml_unavailable(
-    fast_client: TestClient,
+    fast_client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     rcml: RcmlServer,

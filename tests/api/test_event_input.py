@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 import pytest
-from aiohttp.test_utils import TestClient
 
 from router.domain import Organization
 from router.store.postgres import Database
@@ -16,6 +15,7 @@ from tests.api.test_events import (
     CALL_SID,
     DOMAIN,
     FROM,
+    Client,
     RcmlServer,
     count,
     provision,
@@ -43,7 +43,7 @@ async def owner(admin: Tenant, make_account: MakeAccount, make_org: MakeOrg) -> 
 
 
 @pytest.fixture
-async def routable(client: TestClient, owner: Tenant, rcml: RcmlServer) -> RcmlServer:
+async def routable(client: Client, owner: Tenant, rcml: RcmlServer) -> RcmlServer:
     """1234 in acme.test answers voice and SMS with good RCML; returns the RCML server."""
     await provision(
         client, owner, "1234", VoiceUrl=rcml.url("/ok/voice"), SmsUrl=rcml.url("/ok/sms")
@@ -61,7 +61,7 @@ async def assert_rejected(
     body = orjson.loads(text)
     assert set(body) == ERROR_KEYS
     assert (body["status"], body["code"]) == (status, CODES[status])
-    assert isinstance(body["more_info"], str) and body["more_info"].startswith("http")
+    assert str(body["more_info"]).startswith("http")
     if param is not None:
         assert param in body["message"], body["message"]
     assert await count(db, "calls") == 0
@@ -75,6 +75,7 @@ def call(**fields: Any) -> dict[str, Any]:
     body = {"CallSid": CALL_SID, "From": FROM, "To": "1234", "Domain": DOMAIN, **fields}
     return {k: v for k, v in body.items() if v is not DROP}
 
+
 BAD_CALLS = [
     # (id, fields, param)
     ("missing-from", {"From": DROP}, "From"),
@@ -82,13 +83,29 @@ BAD_CALLS = [
     ("missing-to", {"To": DROP}, "To"),
     ("empty-to", {"To": ""}, "To"),
     ("null-to", {"To": None}, "To"),
-    ("unknown-destination-sid", {"Domain": DROP, "DestinationOrganizationSid": UNKNOWN_ORG}, "DestinationOrganizationSid"),
+    (
+        "unknown-destination-sid",
+        {"Domain": DROP, "DestinationOrganizationSid": UNKNOWN_ORG},
+        "DestinationOrganizationSid",
+    ),
     ("unknown-source-sid", {"SourceOrganizationSid": UNKNOWN_ORG}, "SourceOrganizationSid"),
     ("unknown-domain", {"Domain": "nowhere.test"}, "Domain"),
     ("unknown-source-domain", {"SourceDomain": "nowhere.test"}, "SourceDomain"),
-    ("malformed-destination-sid", {"Domain": DROP, "DestinationOrganizationSid": "OR123"}, "DestinationOrganizationSid"),
-    ("destination-sid-wrong-prefix", {"DestinationOrganizationSid": "AC" + "0" * 32}, "DestinationOrganizationSid"),
-    ("destination-sid-uppercase", {"DestinationOrganizationSid": "OR" + "A" * 32}, "DestinationOrganizationSid"),
+    (
+        "malformed-destination-sid",
+        {"Domain": DROP, "DestinationOrganizationSid": "OR123"},
+        "DestinationOrganizationSid",
+    ),
+    (
+        "destination-sid-wrong-prefix",
+        {"DestinationOrganizationSid": "AC" + "0" * 32},
+        "DestinationOrganizationSid",
+    ),
+    (
+        "destination-sid-uppercase",
+        {"DestinationOrganizationSid": "OR" + "A" * 32},
+        "DestinationOrganizationSid",
+    ),
     ("malformed-source-sid", {"SourceOrganizationSid": "ORxyz"}, "SourceOrganizationSid"),
     ("to-with-spaces", {"To": "12 34"}, "To"),
     ("to-script", {"To": "<script>"}, "To"),
@@ -131,7 +148,7 @@ BAD_CALLS = [
     ("fields", "param"), [case[1:] for case in BAD_CALLS], ids=[case[0] for case in BAD_CALLS]
 )
 async def test_bad_call_event_answers_400_naming_the_field(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     routable: RcmlServer,
     db: Database,
@@ -163,7 +180,7 @@ BAD_MESSAGES = [
     ids=[case[0] for case in BAD_MESSAGES],
 )
 async def test_bad_message_event_answers_400_naming_the_field(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     routable: RcmlServer,
     db: Database,
@@ -193,7 +210,7 @@ BAD_REFERS = [
     ("fields", "param"), [case[1:] for case in BAD_REFERS], ids=[case[0] for case in BAD_REFERS]
 )
 async def test_bad_refer_event_answers_400_naming_the_field(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     routable: RcmlServer,
     db: Database,
@@ -215,7 +232,11 @@ BAD_FORMS = [
     ("to-script", b"From=%2B1555&To=%3Cscript%3E&Domain=acme.test", "To"),
     ("to-nul", b"From=%2B1555&To=12%0034&Domain=acme.test", "To"),
     ("to-twice", b"From=%2B1555&To=1234&To=5678&Domain=acme.test", "To"),
-    ("sip-header-bad-name", b"From=%2B1555&To=1234&Domain=acme.test&SipHeader_X%20A=1", "SipHeaders"),
+    (
+        "sip-header-bad-name",
+        b"From=%2B1555&To=1234&Domain=acme.test&SipHeader_X%20A=1",
+        "SipHeaders",
+    ),
     ("call-sid-malformed", b"From=%2B1555&To=1234&Domain=acme.test&CallSid=CA1", "CallSid"),
     ("bad-utf8-escape", b"From=%2B1555&To=12%FF&Domain=acme.test", None),
     ("bad-utf8-raw", b"From=%2B1555&To=12\xff&Domain=acme.test", None),
@@ -226,14 +247,14 @@ BAD_FORMS = [
     ("raw", "param"), [case[1:] for case in BAD_FORMS], ids=[case[0] for case in BAD_FORMS]
 )
 async def test_bad_form_call_event_answers_400(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     routable: RcmlServer,
     db: Database,
     raw: bytes,
     param: str | None,
 ) -> None:
-    """A form-encoded call event with a bad field (or bad encoding) answers 400, naming the field."""
+    """A form call event with a bad field (or bad encoding) answers 400, naming the field."""
     response = await client.post(
         "/v1/events/calls",
         data=raw,
@@ -258,7 +279,7 @@ BAD_JSON = [
 )
 @pytest.mark.parametrize("route", ["calls", "messages", "refers"])
 async def test_body_that_is_not_a_json_object_answers_400(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     routable: RcmlServer,
     db: Database,
@@ -287,7 +308,7 @@ async def test_body_that_is_not_a_json_object_answers_400(
     ids=["1MiB-json", "1MiB-form", "64KiB+1-json", "64KiB+1-form"],
 )
 async def test_body_over_64_kib_answers_413(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     routable: RcmlServer,
     db: Database,
@@ -311,7 +332,7 @@ async def test_body_over_64_kib_answers_413(
 
 
 async def test_body_of_exactly_64_kib_is_read(
-    client: TestClient, gateway: dict[str, str], routable: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], routable: RcmlServer, db: Database
 ) -> None:
     """A body of exactly 64 KiB is within the limit: it is read and judged on its fields."""
     prefix = b'{"From": "+1555", "To": "1234", "Domain": "acme.test", "Padding": "'
@@ -341,7 +362,7 @@ async def test_body_of_exactly_64_kib_is_read(
 )
 @pytest.mark.parametrize("route", ["calls", "messages", "refers"])
 async def test_event_without_the_gateway_token_answers_401(
-    client: TestClient,
+    client: Client,
     owner: Tenant,
     routable: RcmlServer,
     db: Database,
@@ -363,7 +384,7 @@ async def test_event_without_the_gateway_token_answers_401(
 
 
 async def test_unauthenticated_bad_body_answers_401_not_400(
-    client: TestClient, routable: RcmlServer, db: Database
+    client: Client, routable: RcmlServer, db: Database
 ) -> None:
     """Authentication is checked before the body is read: garbage without a token is a 401."""
     response = await client.post(
@@ -374,7 +395,7 @@ async def test_unauthenticated_bad_body_answers_401_not_400(
 
 
 async def test_unknown_parameters_are_ignored(
-    client: TestClient, gateway: dict[str, str], routable: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], routable: RcmlServer, db: Database
 ) -> None:
     """Parameters the event API does not know neither fail the event nor reach the RCML request."""
     body = call(Extra="x", Nested={"a": [1, 2]}, Number=5)

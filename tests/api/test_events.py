@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,8 @@ OTHER_DOMAIN = "other.test"
 CALL_SID = "CA" + "1" * 32
 SMS_SID = "SM" + "2" * 32
 FROM = "+15550001111"
+
+Client = TestClient[web.Request, web.Application]
 
 
 # --- a tenant's web application on 127.0.0.1 ---------------------------------------------
@@ -85,10 +87,8 @@ class RcmlServer:
         if path == "/wrong-root":
             return web.Response(text="<Other><Say>hi</Say></Other>", content_type=xml)
         if path == "/slow":
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self.release.wait(), 5)
-            except TimeoutError:
-                pass
             return web.Response(text=rcml_for(path), content_type=xml)
         return web.Response(status=404, text="not here")
 
@@ -135,13 +135,9 @@ async def owner(admin: Tenant, make_account: MakeAccount, org: Organization) -> 
     return await make_account(admin, organization=org)
 
 
-async def provision(
-    client: TestClient, owner: Tenant, phone: str, *, sip: bool = True, **fields: str
-) -> dict[str, Any]:
-    """A number of `owner`, provisioned through the API with the given Restcomm fields."""
-    data = {"PhoneNumber": phone, **fields}
-    if sip:
-        data["isSIP"] = "true"
+async def provision(client: Client, owner: Tenant, phone: str, **fields: str) -> dict[str, Any]:
+    """A number of `owner` provisioned through the API (a SIP number unless isSIP says not)."""
+    data = {"PhoneNumber": phone, "isSIP": "true", **fields}
     response = await client.post(
         f"{API}/Accounts/{owner.sid}/IncomingPhoneNumbers.json", data=data, headers=owner.auth
     )
@@ -150,7 +146,7 @@ async def provision(
 
 
 async def make_application(
-    client: TestClient, owner: Tenant, rcml_url: str, kind: str = "voice"
+    client: Client, owner: Tenant, rcml_url: str, kind: str = "voice"
 ) -> str:
     """The sid of a new application of `owner` whose RcmlUrl is `rcml_url`."""
     response = await client.post(
@@ -163,7 +159,7 @@ async def make_application(
 
 
 async def post_event(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     route: str,
     body: dict[str, Any],
@@ -200,7 +196,10 @@ def exact(spelling: str) -> dict[str, Any]:
 
 
 def url_target(
-    url: str, method: str = "POST", fallback_url: str | None = None, fallback_method: str | None = None
+    url: str,
+    method: str = "POST",
+    fallback_url: str | None = None,
+    fallback_method: str | None = None,
 ) -> dict[str, Any]:
     return {
         "kind": "url",
@@ -242,7 +241,7 @@ async def set_in_progress(db: Database, call_sid: str) -> None:
         await conn.execute("UPDATE calls SET status = 'in-progress' WHERE sid = $1", call_sid)
 
 
-async def suspend(client: TestClient, admin: Tenant, account: Tenant) -> None:
+async def suspend(client: Client, admin: Tenant, account: Tenant) -> None:
     response = await client.post(
         f"{API}/Accounts/{account.sid}.json", data={"Status": "suspended"}, headers=admin.auth
     )
@@ -254,7 +253,7 @@ async def suspend(client: TestClient, admin: Tenant, account: Tenant) -> None:
 
 @pytest.mark.parametrize("form", [False, True], ids=["json", "form"])
 async def test_routed_call_answers_200_with_the_full_envelope(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, form: bool
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, form: bool
 ) -> None:
     """A call to a number with a VoiceUrl is routed: 200, number, match, target, the RCML."""
     number = await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok/voice"))
@@ -276,7 +275,7 @@ async def test_routed_call_answers_200_with_the_full_envelope(
 
 
 async def test_unknown_number_answers_404_not_found(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, db: Database
 ) -> None:
     """A call to a number nobody has answers 404 not_found with an otherwise empty envelope."""
     status, body = await post_event(client, gateway, "calls", call_body("9999"))
@@ -287,7 +286,7 @@ async def test_unknown_number_answers_404_not_found(
 
 
 async def test_number_without_url_or_application_answers_404_no_application(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, db: Database
 ) -> None:
     """A matched number with neither VoiceUrl nor VoiceApplicationSid answers no_application."""
     number = await provision(client, owner, "1234", SmsUrl="http://127.0.0.1:9/sms")
@@ -302,7 +301,7 @@ async def test_number_without_url_or_application_answers_404_no_application(
 
 
 async def test_sip_number_of_another_organization_answers_403_forbidden(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     other_org: Organization,
@@ -321,7 +320,7 @@ async def test_sip_number_of_another_organization_answers_403_forbidden(
 
 
 async def test_number_of_a_suspended_account_answers_403_account_inactive(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     admin: Tenant,
     owner: Tenant,
@@ -343,9 +342,9 @@ async def test_number_of_a_suspended_account_answers_403_account_inactive(
 
 
 async def test_suspending_an_account_stops_routing_its_numbers_within_a_second(
-    client: TestClient, gateway: dict[str, str], admin: Tenant, owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], admin: Tenant, owner: Tenant, rcml: RcmlServer
 ) -> None:
-    """A number routed once (and cached) answers account_inactive soon after its account is suspended."""
+    """A number routed once (so cached) answers account_inactive soon after a suspension."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok"))
     status, _ = await post_event(client, gateway, "calls", call_body(CallSid=None))
     assert status == 200
@@ -362,7 +361,7 @@ async def test_suspending_an_account_stops_routing_its_numbers_within_a_second(
 
 
 async def test_primary_and_fallback_failing_answers_502_rcml_unavailable(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """When both the primary and the fallback URL fail the answer is 502 rcml_unavailable."""
     number = await provision(
@@ -390,7 +389,7 @@ async def test_primary_and_fallback_failing_answers_502_rcml_unavailable(
 
 
 async def test_failing_primary_without_fallback_answers_502_rcml_unavailable(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """A failing primary URL with no fallback configured answers 502 rcml_unavailable."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/error"))
@@ -404,9 +403,9 @@ async def test_failing_primary_without_fallback_answers_502_rcml_unavailable(
 
 
 async def test_voice_application_wins_over_the_numbers_urls(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
-    """With VoiceApplicationSid set, the application's RcmlUrl is fetched with POST, not VoiceUrl."""
+    """With VoiceApplicationSid set the application's RcmlUrl is fetched by POST, not VoiceUrl."""
     app_sid = await make_application(client, owner, rcml.url("/ok/app"))
     await provision(
         client,
@@ -436,7 +435,7 @@ async def test_voice_application_wins_over_the_numbers_urls(
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_numbers_voice_url_is_fetched_with_its_method(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, method: str
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, method: str
 ) -> None:
     """Without an application the number's VoiceUrl is requested with VoiceMethod."""
     await provision(
@@ -460,7 +459,7 @@ async def test_numbers_voice_url_is_fetched_with_its_method(
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 async def test_numbers_voice_fallback_url_is_used_with_its_method_when_the_primary_fails(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, method: str
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, method: str
 ) -> None:
     """A failing VoiceUrl sends the call to VoiceFallbackUrl with VoiceFallbackMethod."""
     await provision(
@@ -476,12 +475,17 @@ async def test_numbers_voice_fallback_url_is_used_with_its_method_when_the_prima
 
     assert status == 200
     assert (body["rcml"], body["rcml_source"]) == (rcml_for("/ok/fallback"), "fallback")
-    assert body["target"] == url_target(rcml.url("/error"), "POST", rcml.url("/ok/fallback"), method)
-    assert [(r.method, r.path) for r in rcml.received] == [("POST", "/error"), (method, "/ok/fallback")]
+    assert body["target"] == url_target(
+        rcml.url("/error"), "POST", rcml.url("/ok/fallback"), method
+    )
+    assert [(r.method, r.path) for r in rcml.received] == [
+        ("POST", "/error"),
+        (method, "/ok/fallback"),
+    ]
 
 
 async def test_pattern_number_routes_a_call_with_the_pattern_in_the_match(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """A call reaching a pattern number reports how=pattern, the spelling and the pattern."""
     number = await provision(client, owner, "999...", VoiceUrl=rcml.url("/ok/pattern"))
@@ -505,7 +509,7 @@ async def test_pattern_number_routes_a_call_with_the_pattern_in_the_match(
     ],
 )
 async def test_fetch_false_answers_the_decision_without_requesting_rcml(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     rcml: RcmlServer,
@@ -515,7 +519,7 @@ async def test_fetch_false_answers_the_decision_without_requesting_rcml(
     sid_key: str,
 ) -> None:
     """With ?fetch=false the routed decision comes back with rcml null and nothing is fetched."""
-    (name, path), = fields.items()
+    ((name, path),) = fields.items()
     number = await provision(client, owner, "1234", **{name: rcml.url(path)})
 
     status, answer = await post_event(client, gateway, route, body, query="?fetch=false")
@@ -534,7 +538,7 @@ async def test_fetch_false_answers_the_decision_without_requesting_rcml(
 
 
 async def test_call_sid_is_generated_when_absent(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """A call without CallSid gets CA + 32 lowercase hex, sent to the RCML server and recorded."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok"))
@@ -550,7 +554,7 @@ async def test_call_sid_is_generated_when_absent(
 
 
 async def test_sms_sid_is_generated_when_absent(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """A message without SmsSid gets SM + 32 lowercase hex, also sent to the RCML server."""
     await provision(client, owner, "1234", SmsUrl=rcml.url("/ok"))
@@ -565,7 +569,7 @@ async def test_sms_sid_is_generated_when_absent(
 
 
 async def test_two_calls_without_call_sid_get_different_sids(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """Each call without CallSid is a new call with its own generated sid."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok"))
@@ -580,9 +584,9 @@ async def test_two_calls_without_call_sid_get_different_sids(
 
 
 async def test_repeated_call_event_gets_the_same_decision_and_creates_nothing_twice(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
-    """A CallSid posted again gets the first answer, even after the number changed, once recorded."""
+    """A CallSid posted again gets its first answer (even after the number changed), one row."""
     number = await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok/first"))
     status, first = await post_event(client, gateway, "calls", call_body())
     assert status == 200
@@ -601,7 +605,7 @@ async def test_repeated_call_event_gets_the_same_decision_and_creates_nothing_tw
 
 
 async def test_concurrent_repeats_of_one_call_share_one_decision_and_one_record(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """Two deliveries of one CallSid racing each other get the same answer and one calls row."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok"))
@@ -616,7 +620,7 @@ async def test_concurrent_repeats_of_one_call_share_one_decision_and_one_record(
 
 
 async def test_repeated_message_event_gets_the_same_decision_and_creates_nothing_twice(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """An SmsSid posted again gets the first answer; one messages row, one RCML request."""
     await provision(client, owner, "1234", SmsUrl=rcml.url("/ok/sms"))
@@ -631,13 +635,13 @@ async def test_repeated_message_event_gets_the_same_decision_and_creates_nothing
 
 
 async def test_routed_call_is_recorded_as_ringing(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """A routed call leaves one calls row: number, account, organization, from, to, ringing."""
     number = await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok"))
     body = call_body(CallerName="Ada", ForwardedFrom="+15550002222", SipHeaders={"X-Tag": "7"})
 
-    status, answer = await post_event(client, gateway, "calls", body)
+    status, _ = await post_event(client, gateway, "calls", body)
 
     assert status == 200
     (row,) = await call_rows(db)
@@ -678,7 +682,7 @@ async def test_routed_call_is_recorded_as_ringing(
     ids=["not_found", "no_application", "rcml_unavailable"],
 )
 async def test_unrouted_call_is_not_recorded(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     rcml: RcmlServer,
@@ -704,7 +708,7 @@ async def test_unrouted_call_is_not_recorded(
 
 @pytest.mark.parametrize("form", [False, True], ids=["json", "form"])
 async def test_routed_message_answers_200_with_the_full_envelope(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, form: bool
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, form: bool
 ) -> None:
     """A message to a number with an SmsUrl is routed with its SmsMethod and fallback."""
     number = await provision(
@@ -733,12 +737,17 @@ async def test_routed_message_answers_200_with_the_full_envelope(
 
 
 async def test_sms_application_wins_over_the_numbers_sms_url(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """With SmsApplicationSid set the message goes to the application's RcmlUrl by POST."""
     app_sid = await make_application(client, owner, rcml.url("/ok/sms-app"), kind="sms")
     await provision(
-        client, owner, "1234", SmsApplicationSid=app_sid, SmsUrl=rcml.url("/ok/sms"), SmsMethod="GET"
+        client,
+        owner,
+        "1234",
+        SmsApplicationSid=app_sid,
+        SmsUrl=rcml.url("/ok/sms"),
+        SmsMethod="GET",
     )
 
     status, body = await post_event(client, gateway, "messages", message_body())
@@ -756,7 +765,7 @@ async def test_sms_application_wins_over_the_numbers_sms_url(
     ],
 )
 async def test_unrouted_messages_answer_with_the_envelope(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     rcml: RcmlServer,
@@ -775,7 +784,7 @@ async def test_unrouted_messages_answer_with_the_envelope(
 
 
 async def test_messages_never_reach_pattern_numbers(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
     """A pattern number routes calls but a message to the same string answers not_found."""
     await provision(client, owner, "999...", VoiceUrl=rcml.url("/ok"), SmsUrl=rcml.url("/ok/sms"))
@@ -795,7 +804,7 @@ async def test_messages_never_reach_pattern_numbers(
     ["sid", "domain", "domain_in_capitals"],
 )
 async def test_destination_is_given_by_organization_sid_or_domain(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     org: Organization,
@@ -817,9 +826,9 @@ async def test_destination_is_given_by_organization_sid_or_domain(
 
 
 async def test_sip_number_without_destination_answers_forbidden(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer
 ) -> None:
-    """Without a destination organization only inventory numbers count: a SIP number is forbidden."""
+    """Without a destination only inventory numbers count: a SIP number is forbidden."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok"))
     body = call_body()
     del body["Domain"]
@@ -840,7 +849,7 @@ async def test_sip_number_without_destination_answers_forbidden(
     ids=["sid-same", "domain-same", "sid-other", "domain-other"],
 )
 async def test_sip_number_is_reachable_only_from_its_own_organization(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     org: Organization,
@@ -870,7 +879,7 @@ async def test_sip_number_is_reachable_only_from_its_own_organization(
     ids=["no-organization", "without-plus", "from-another-organization"],
 )
 async def test_inventory_number_is_reachable_without_destination_and_across_organizations(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     other_org: Organization,
@@ -882,7 +891,7 @@ async def test_inventory_number_is_reachable_without_destination_and_across_orga
 ) -> None:
     """An inventory DID is global: routed with no destination, and from another organization."""
     await add_inventory("+15105550100")
-    number = await provision(client, owner, "+15105550100", sip=False, VoiceUrl=rcml.url("/ok"))
+    number = await provision(client, owner, "+15105550100", isSIP="false", VoiceUrl=rcml.url("/ok"))
     body = {"CallSid": CALL_SID, "From": FROM, "To": to, **organizations}
 
     status, answer = await post_event(client, gateway, "calls", body)
@@ -893,7 +902,7 @@ async def test_inventory_number_is_reachable_without_destination_and_across_orga
 
 
 async def test_inventory_number_of_another_destination_organization_is_forbidden(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     other_org: Organization,
@@ -902,7 +911,7 @@ async def test_inventory_number_of_another_destination_organization_is_forbidden
 ) -> None:
     """With a destination organization an inventory DID of another organization is forbidden."""
     await add_inventory("+15105550100")
-    await provision(client, owner, "+15105550100", sip=False, VoiceUrl=rcml.url("/ok"))
+    await provision(client, owner, "+15105550100", isSIP="false", VoiceUrl=rcml.url("/ok"))
 
     status, answer = await post_event(
         client, gateway, "calls", call_body("+15105550100", Domain=OTHER_DOMAIN)
@@ -915,7 +924,7 @@ async def test_inventory_number_of_another_destination_organization_is_forbidden
 
 
 async def routed_call(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     db: Database,
     *,
@@ -941,7 +950,7 @@ def refer_body(**extra: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("form", [False, True], ids=["json", "form"])
 async def test_refer_of_a_call_in_progress_is_routed_by_the_numbers_refer_url(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     rcml: RcmlServer,
@@ -979,7 +988,7 @@ async def test_refer_of_a_call_in_progress_is_routed_by_the_numbers_refer_url(
 
 
 async def test_refer_application_wins_over_the_refer_url(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """With ReferApplicationSid set the refer goes to the application's RcmlUrl by POST."""
     app_sid = await make_application(client, owner, rcml.url("/ok/refer-app"))
@@ -1009,7 +1018,7 @@ async def test_refer_application_wins_over_the_refer_url(
 
 
 async def test_refer_without_refer_url_or_application_answers_no_application(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """A number with neither ReferUrl nor ReferApplicationSid answers 404 no_application."""
     number = await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok/voice"))
@@ -1028,7 +1037,7 @@ async def test_refer_without_refer_url_or_application_answers_no_application(
 
 
 async def test_refer_with_failing_refer_url_has_no_fallback(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
     """A failing ReferUrl answers 502 even though the number has a voice fallback."""
     await provision(
@@ -1049,7 +1058,7 @@ async def test_refer_with_failing_refer_url_has_no_fallback(
 
 
 async def test_refer_of_an_unknown_call_answers_404_naming_call_sid(
-    client: TestClient, gateway: dict[str, str], owner: Tenant
+    client: Client, gateway: dict[str, str], owner: Tenant
 ) -> None:
     """A refer whose CallSid was never routed answers 404 with the error JSON naming CallSid."""
     status, body = await post_event(client, gateway, "refers", refer_body())
@@ -1062,7 +1071,7 @@ async def test_refer_of_an_unknown_call_answers_404_naming_call_sid(
 
 @pytest.mark.parametrize("call_status", ["ringing", "completed"])
 async def test_refer_of_a_call_not_in_progress_answers_409(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     owner: Tenant,
     rcml: RcmlServer,
@@ -1085,9 +1094,9 @@ async def test_refer_of_a_call_not_in_progress_answers_409(
 
 
 async def test_refer_sends_the_voice_parameters_and_the_refer_fields(
-    client: TestClient, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
+    client: Client, gateway: dict[str, str], owner: Tenant, rcml: RcmlServer, db: Database
 ) -> None:
-    """The refer's RCML request carries the call's voice set plus ReferTarget, Transferor, Transferee."""
+    """The refer's RCML request: the call's voice set plus ReferTarget, Transferor, Transferee."""
     await provision(client, owner, "1234", VoiceUrl=rcml.url("/ok"), ReferUrl=rcml.url("/ok/refer"))
     await routed_call(
         client,
