@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
@@ -66,7 +66,7 @@ def callback_request(
         call_status=status.value,
     )
     params.update({k: v for k, v in details.items() if k in OPTIONAL_FIELDS})
-    params["Timestamp"] = format_datetime(timestamp, usegmt=False)
+    params["Timestamp"] = format_datetime(timestamp.astimezone(UTC), usegmt=False)
     params["SequenceNumber"] = str(sequence_number)
     params["CallbackSource"] = CALLBACK_SOURCE
     url = number.status_callback

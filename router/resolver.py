@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import structlog
 from cachetools import TTLCache
@@ -64,9 +64,8 @@ class Resolution:
     trace: tuple[TraceStep, ...] = field(default=())
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """One resolution request."""
+class Query(NamedTuple):
+    """One resolution request (a tuple: it is the key of the answer memo)."""
 
     to: str
     channel: Channel
@@ -126,12 +125,29 @@ class Resolver:
         )
         self._orgs: dict[str, _OrgPatterns] = {}
         self._org_locks: dict[str, asyncio.Lock] = {}
+        self._cache_size = cache_size
+        # Whole answers by query, valid until their deadline or the next invalidation:
+        # the hot path of a repeated query is one dict lookup.
+        self._answers: dict[Query, tuple[float, Resolution]] = {}
         # Bumped by every invalidation: a query that started before one must not fill
         # the cache with what it read (it may predate the write).
         self._generation = 0
 
     async def resolve(self, query: Query, *, trace: bool = False) -> Resolution:
         """The number `query.to` reaches, or why none does."""
+        if not trace:
+            remembered = self._answers.get(query)
+            if remembered is not None and remembered[0] > self._clock():
+                return remembered[1]
+        generation = self._generation
+        resolution = await self._resolve(query, trace)
+        if not trace and generation == self._generation:
+            if len(self._answers) >= self._cache_size:
+                self._answers.clear()
+            self._answers[query] = (self._clock() + self._ttl, resolution)
+        return resolution
+
+    async def _resolve(self, query: Query, trace: bool) -> Resolution:
         spellings = numbers.spellings(query.to, self._region)
         steps: list[TraceStep] | None = [] if trace else None
         candidates = await self._exact_candidates(spellings)
@@ -227,6 +243,7 @@ class Resolver:
     ) -> None:
         """Drop what a committed write made stale (called for every NOTIFY)."""
         self._generation += 1
+        self._answers.clear()
         if everything:
             self._exact.clear()
             self._mark_stale(list(organizations) or list(self._orgs))
@@ -247,6 +264,7 @@ class Resolver:
     def clear(self) -> None:
         """Forget everything (the notification connection was lost and re-established)."""
         self._generation += 1
+        self._answers.clear()
         self._exact.clear()
         for org in self._orgs.values():
             org.stale = True

@@ -45,7 +45,9 @@ def error_response(request: web.Request, *, status: int, code: int, message: str
     else:
         response = xml_response(_xml_error(status, code, message), status=status)
     if status == 401:
-        response.headers["WWW-Authenticate"] = 'Basic realm="router"'
+        # The gateway routes take a bearer token; everything else tenant Basic auth.
+        scheme = "Bearer" if request.path.startswith("/v1/events/") else "Basic"
+        response.headers["WWW-Authenticate"] = f'{scheme} realm="router"'
     if status == 503:
         response.headers["Retry-After"] = "5"
     return response
