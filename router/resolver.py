@@ -21,6 +21,7 @@ from cachetools import TTLCache
 
 from router import numbers, patterns
 from router.domain import Channel, IncomingNumber
+from router.errors import Unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -135,12 +136,17 @@ class Resolver:
 
     async def resolve(self, query: Query, *, trace: bool = False) -> Resolution:
         """The number `query.to` reaches, or why none does."""
-        if not trace:
-            remembered = self._answers.get(query)
-            if remembered is not None and remembered[0] > self._clock():
-                return remembered[1]
+        remembered = None if trace else self._answers.get(query)
+        if remembered is not None and remembered[0] > self._clock():
+            return remembered[1]
         generation = self._generation
-        resolution = await self._resolve(query, trace)
+        try:
+            resolution = await self._resolve(query, trace)
+        except Unavailable:
+            if remembered is None:
+                raise
+            # The database is down: an expired answer beats none (SPEC 8).
+            return remembered[1]
         if not trace and generation == self._generation:
             if len(self._answers) >= self._cache_size:
                 self._answers.clear()

@@ -13,7 +13,7 @@ from router.api.formats import json_response, rfc2822
 from router.api.keys import CALLBACKS, CALLS, GATEWAY, SETTINGS
 from router.callbacks import OPTIONAL_FIELDS
 from router.domain import CallStatus, is_sid
-from router.errors import Conflict, Invalid, NotFound
+from router.errors import Conflict, Forbidden, Invalid, NotFound
 
 STATUSES = {s.value: s for s in CallStatus}
 
@@ -64,11 +64,7 @@ async def list_callbacks(request: web.Request) -> web.Response:
     """A call's callbacks with every attempt: the gateway, or the call's account tree."""
     call_sid = request.match_info["call_sid"]
     call = await request.app[CALLS].get_call(call_sid) if is_sid(call_sid, "CA") else None
-    if not request.app[GATEWAY].is_gateway(request):
-        caller = await authenticate(request)
-        if call is not None:
-            await authorize_account(request, caller, call.account_sid)
-    if call is None:
+    if not await _visible(request, call.account_sid if call else None):
         raise NotFound(f"Call {call_sid[:64]} was not found.", param="CallSid")
     found = await request.app[CALLBACKS].list_for_call(call_sid)
     return json_response({"call_sid": call_sid, "callbacks": [_callback(c) for c in found]})
@@ -106,11 +102,7 @@ async def retry_callback(request: web.Request) -> web.Response:
     if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
         raise NotFound(f"Callback {raw_id[:64]} was not found.", param="id")
     callback = await request.app[CALLBACKS].get(int(raw_id))
-    if not request.app[GATEWAY].is_gateway(request):
-        caller = await authenticate(request)
-        if callback is not None:
-            await authorize_account(request, caller, callback["account_sid"])
-    if callback is None:
+    if not await _visible(request, callback["account_sid"] if callback else None):
         raise NotFound(f"Callback {raw_id} was not found.", param="id")
     if not await request.app[CALLBACKS].retry(callback["id"]):
         raise Conflict(
@@ -119,3 +111,19 @@ async def retry_callback(request: web.Request) -> web.Response:
             param="id",
         )
     return json_response({"id": callback["id"], "state": "pending"}, status=202)
+
+
+async def _visible(request: web.Request, account_sid: str | None) -> bool:
+    """Whether the caller (authenticated first: 401 comes before 404) may see a resource of
+    this account: the gateway, or the account's tree. Another tenant's resource is reported
+    as not found, which neither confirms it nor names its account (SPEC 2)."""
+    if request.app[GATEWAY].is_gateway(request):
+        return account_sid is not None
+    caller = await authenticate(request)
+    if account_sid is None:
+        return False
+    try:
+        await authorize_account(request, caller, account_sid)
+    except Forbidden:
+        return False
+    return True

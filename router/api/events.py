@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from aiohttp import web
 
 from router import rcml_params
@@ -13,13 +15,14 @@ from router.api.auth import authenticate
 from router.api.formats import json_response
 from router.api.keys import CALLS, FETCHER, GATEWAY, ORGANIZATIONS, RESOLVER, SETTINGS
 from router.domain import Call, CallStatus, Channel, IncomingNumber
-from router.errors import Conflict, Forbidden, Invalid, NotFound
+from router.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from router.rcml import RcmlTarget
 from router.resolver import Outcome as Found
 from router.resolver import Query, Resolution
 from router.routing import Decision, Outcome, decide
 
 CHANNELS = {c.value: c for c in Channel}
+log = structlog.get_logger(__name__)
 
 
 def _wants_rcml(request: web.Request) -> bool:
@@ -43,7 +46,9 @@ async def call_event(request: web.Request) -> web.Response:
     headers = event_params.sip_headers(body)
     destination, source = await request.app[ORGANIZATIONS].resolve(event_params.organizations(body))
     calls = request.app[CALLS]
-    if (previous := await calls.get_decision(call_sid)) is not None:
+    # A repeat must not fetch the RCML again; without a fetch, the insert below finds
+    # the first answer by itself, saving a round trip.
+    if _wants_rcml(request) and (previous := await _previous(calls.get_decision(call_sid))):
         return json_response(previous, status=decisions.status_of(previous))
     resolution = await request.app[RESOLVER].resolve(Query(to, Channel.VOICE, destination, source))
     decision = decide(resolution, Channel.VOICE)
@@ -77,7 +82,7 @@ async def call_event(request: web.Request) -> web.Response:
         date_created=_now(),
         date_updated=_now(),
     )
-    return _answer(await calls.record_call(call, answer))
+    return _answer(await _recorded(calls.record_call(call, answer), answer))
 
 
 async def message_event(request: web.Request) -> web.Response:
@@ -90,7 +95,7 @@ async def message_event(request: web.Request) -> web.Response:
     text = event_params.text(body, "Body", max_length=event_params.MAX_BODY_TEXT) or ""
     destination, source = await request.app[ORGANIZATIONS].resolve(event_params.organizations(body))
     calls = request.app[CALLS]
-    if (previous := await calls.get_message_decision(sms_sid)) is not None:
+    if _wants_rcml(request) and (previous := await _previous(calls.get_message_decision(sms_sid))):
         return json_response(previous, status=decisions.status_of(previous))
     resolution = await request.app[RESOLVER].resolve(Query(to, Channel.SMS, destination, source))
     decision = decide(resolution, Channel.SMS)
@@ -108,7 +113,9 @@ async def message_event(request: web.Request) -> web.Response:
     answer = await _fetch(request, "sms_sid", sms_sid, decision, params)
     if answer["outcome"] != Outcome.ROUTED.value:
         return _answer(answer)
-    return _answer(await calls.record_message(sms_sid, number, from_, to, text, answer))
+    return _answer(
+        await _recorded(calls.record_message(sms_sid, number, from_, to, text, answer), answer)
+    )
 
 
 async def refer_event(request: web.Request) -> web.Response:
@@ -156,6 +163,9 @@ async def refer_event(request: web.Request) -> web.Response:
 
 async def resolve_route(request: web.Request) -> web.Response:
     """The decision for a dialed string without side effects, with every step tried."""
+    # Authenticate before reading anything, so an anonymous caller learns nothing
+    # (not even which domains exist) from the validation answers.
+    caller = None if request.app[GATEWAY].is_gateway(request) else await authenticate(request)
     query = dict(request.query)
     to = event_params.dialed(query, "To")
     channel = CHANNELS.get((query.get("Channel") or "voice").lower())
@@ -164,8 +174,7 @@ async def resolve_route(request: web.Request) -> web.Response:
     destination, source = await request.app[ORGANIZATIONS].resolve(
         event_params.organizations(query)
     )
-    if not request.app[GATEWAY].is_gateway(request):
-        caller = await authenticate(request)
+    if caller is not None:
         if destination not in (None, caller.organization_sid):
             raise Forbidden("A tenant may resolve only within its own organization.")
         destination = caller.organization_sid
@@ -204,6 +213,24 @@ def _number(decision: Decision) -> IncomingNumber:
     number = decision.resolution.number
     assert number is not None
     return number
+
+
+async def _previous(lookup: Awaitable[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The first answer to this sid, if any; unknown while the database is down."""
+    try:
+        return await lookup
+    except Unavailable:
+        return None
+
+
+async def _recorded(record: Awaitable[dict[str, Any]], answer: dict[str, Any]) -> dict[str, Any]:
+    """The stored answer; while the database is down, routing keeps answering from
+    memory (SPEC 8) and the event goes unrecorded."""
+    try:
+        return await record
+    except Unavailable:
+        log.warning("event_not_recorded", sid=next(iter(answer.values())))
+        return answer
 
 
 def _now() -> datetime:

@@ -96,11 +96,20 @@ class CallbackStore:
         return True
 
     async def claim(
-        self, limit: int, *, lease_seconds: float, busy_hosts: Sequence[str]
+        self,
+        limit: int,
+        *,
+        lease_seconds: float,
+        in_flight_hosts: Sequence[str],
+        per_host_limit: int,
     ) -> list[ClaimedCallback]:
-        """Lease up to `limit` due callbacks, oldest first, at most one per call."""
+        """Lease up to `limit` due callbacks, oldest first, at most one per call, and per
+        host no more than `per_host_limit` minus its deliveries in flight (one entry of
+        `in_flight_hosts` each)."""
         async with self.db.transaction() as conn:
-            found = await conn.fetch(sql("claim_callbacks"), limit, lease_seconds, list(busy_hosts))
+            found = await conn.fetch(
+                sql("claim_callbacks"), limit, lease_seconds, list(in_flight_hosts), per_host_limit
+            )
         return [
             ClaimedCallback(
                 id=r["id"],

@@ -54,8 +54,9 @@ class Listener:
                 backoff = 0.1
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
                 log.warning("listener_connect_failed", channel=self._channel, error=str(error))
+            # Caches are dropped when the connection is back (notifications may have been
+            # missed), not now: during an outage they are all routing has (SPEC 8).
             self.connected.clear()
-            self._on_reset()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, self._max_backoff)
 

@@ -32,6 +32,8 @@ _UNAVAILABLE = (
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.InterfaceError,
+    # Raised on a connection whose server side was terminated mid-operation.
+    asyncpg.exceptions.InternalClientError,
 )
 
 __all__ = ["Connection", "Database", "Record", "notify_numbers_changed", "sql"]
@@ -81,8 +83,17 @@ class Database:
     async def connection(self) -> AsyncIterator[Connection]:
         """A pooled connection; connection failures become Unavailable."""
         with translate_unavailable():
-            async with self.pool.acquire() as conn:
+            try:
+                acquired = self.pool.acquire()
+                conn = await acquired.__aenter__()
+            except asyncpg.PostgresError as error:
+                # Any refusal while connecting (database not accepting connections,
+                # shutting down, too many clients) means unavailable, not a bad request.
+                raise Unavailable(f"Database unavailable: {type(error).__name__}") from error
+            try:
                 yield conn
+            finally:
+                await acquired.__aexit__(None, None, None)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -132,6 +143,11 @@ class Database:
         return [name for version, name, _ in migrations() if version not in done]
 
 
+# SQLSTATE classes that mean the server, not the statement, failed: connection
+# exception, insufficient resources, operator intervention, system error.
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
+
+
 @contextlib.contextmanager
 def translate_unavailable() -> Any:
     """Turn driver connection failures into Unavailable (HTTP 503)."""
@@ -139,6 +155,10 @@ def translate_unavailable() -> Any:
         yield
     except _UNAVAILABLE as error:
         raise Unavailable(f"Database unavailable: {type(error).__name__}") from error
+    except asyncpg.PostgresError as error:
+        if str(getattr(error, "sqlstate", "") or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
+            raise Unavailable(f"Database unavailable: {type(error).__name__}") from error
+        raise
 
 
 async def _init_connection(conn: Connection) -> None:

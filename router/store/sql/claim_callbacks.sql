@@ -1,12 +1,15 @@
 -- Due callbacks whose call has no older undelivered one (FIFO per call), skipping rows
--- another dispatcher holds and hosts this one already keeps busy; leased for $2 s.
+-- another dispatcher holds; leased for $2 s. $3 lists the host of every delivery this
+-- dispatcher has in flight and $4 is its per-host limit: a host at the limit is skipped,
+-- and of one host's rows only as many are leased as it has free slots (the others are
+-- merely locked until commit), so a backlog for one slow host cannot take every slot.
 WITH due AS (
-    SELECT c.id
+    SELECT c.id, c.host, c.next_attempt_at
       FROM callbacks c
      WHERE c.state = 'pending'
        AND c.next_attempt_at <= now()
        AND (c.leased_until IS NULL OR c.leased_until < now())
-       AND c.host <> ALL ($3::text[])
+       AND (SELECT count(*) FROM unnest($3::text[]) AS busy (host) WHERE busy.host = c.host) < $4
        AND NOT EXISTS (
             SELECT 1 FROM callbacks older
              WHERE older.call_sid = c.call_sid
@@ -15,10 +18,16 @@ WITH due AS (
      ORDER BY c.next_attempt_at, c.id
      LIMIT $1
        FOR UPDATE SKIP LOCKED
+), ranked AS (
+    SELECT due.id,
+           row_number() OVER (PARTITION BY due.host ORDER BY due.next_attempt_at, due.id)
+             + (SELECT count(*) FROM unnest($3::text[]) AS busy (host) WHERE busy.host = due.host)
+             AS slot
+      FROM due
 )
 UPDATE callbacks cb
    SET leased_until = now() + make_interval(secs => $2), date_updated = now()
-  FROM due, accounts a
- WHERE cb.id = due.id AND a.sid = cb.account_sid
+  FROM ranked, accounts a
+ WHERE cb.id = ranked.id AND ranked.slot <= $4 AND a.sid = cb.account_sid
 RETURNING cb.id, cb.call_sid, cb.sequence_number, cb.url, cb.method, cb.host, cb.params,
           cb.delivery_id, cb.attempts, a.signing_key
