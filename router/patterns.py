@@ -268,7 +268,7 @@ def _branch_prefixes(branch: str) -> list[str]:
         chars = _atom_chars(branch[i:end])
         # A repeat that may take the atom zero times ends the prefix before it; any
         # other repeat ends it right after (the repeat token itself is no atom).
-        optional = branch[end : end + 1] in ("*", "{")
+        optional = branch[end : end + 1] in ("*", "?", "{")
         if chars is None or optional or len(prefixes) * len(chars) > _PREFIX_CAP:
             break
         prefixes = [prefix + char for prefix in prefixes for char in chars]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from router.domain import Call, IncomingNumber
 from router.store import rows
+from router.store.batching import GroupCommitter
 from router.store.postgres import Database, sql
 
 
@@ -14,12 +17,22 @@ class CallStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._calls: GroupCommitter[tuple[Call, dict[str, Any]], dict[str, Any]] = GroupCommitter(
+            self._insert_calls
+        )
 
     async def record_call(self, call: Call, decision: dict[str, Any]) -> dict[str, Any]:
-        """Store a routed call once; return the decision stored first for its sid."""
-        async with self.db.connection() as conn:
-            stored = await conn.fetchval(
-                sql("insert_call"),
+        """Store a routed call once; return the decision stored first for its sid.
+
+        Concurrent calls are written together (group commit)."""
+        return await self._calls.submit((call, decision))
+
+    async def _insert_calls(
+        self, batch: Sequence[tuple[Call, dict[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        columns: list[list[str | None]] = [[] for _ in range(10)]
+        for call, decision in batch:
+            values = (
                 call.sid,
                 call.number_sid,
                 call.account_sid,
@@ -28,12 +41,25 @@ class CallStore:
                 call.to_number,
                 call.caller_name,
                 call.forwarded_from,
-                call.sip_headers,
-                decision,
+                json.dumps(call.sip_headers),
+                json.dumps(decision),
             )
-            if stored is None:
-                stored = (await conn.fetchrow(sql("get_call"), call.sid))["decision"]
-        return dict(stored)
+            for column, value in zip(columns, values, strict=True):
+                column.append(value)
+        async with self.db.connection() as conn:
+            inserted = {r["sid"] for r in await conn.fetch(sql("insert_calls"), *columns)}
+            # A repeated sid (earlier, or twice in this batch) answers what was stored first.
+            repeated = [call.sid for call, _ in batch if call.sid not in inserted]
+            stored = {}
+            if repeated:
+                found = await conn.fetch(sql("call_decisions"), repeated)
+                stored = {r["sid"]: dict(r["decision"]) for r in found}
+        first_in_batch: dict[str, dict[str, Any]] = {}
+        answers = []
+        for call, decision in batch:
+            answer = stored.get(call.sid) or first_in_batch.setdefault(call.sid, decision)
+            answers.append(answer)
+        return answers
 
     async def record_message(
         self,

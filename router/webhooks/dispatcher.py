@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -94,10 +93,13 @@ class Dispatcher:
         free = self._concurrency - len(self._in_flight)
         if free <= 0:
             return []
-        hosts = Counter(self._in_flight.values())
-        busy = [host for host, count in hosts.items() if count >= self._per_host_limit]
         try:
-            return await self._store.claim(free, lease_seconds=self._lease_seconds, busy_hosts=busy)
+            return await self._store.claim(
+                free,
+                lease_seconds=self._lease_seconds,
+                in_flight_hosts=list(self._in_flight.values()),
+                per_host_limit=self._per_host_limit,
+            )
         except Unavailable as error:
             log.warning("callback_claim_failed", error=error.message)
             return []
@@ -150,7 +152,7 @@ class Dispatcher:
                 timeout=self._timeout,
             ) as response:
                 status, retry_after = response.status, response.headers.get("Retry-After")
-                body = (await response.content.read(BODY_KEPT)).decode("utf-8", "replace")
+                body = (await _read_head(response.content, BODY_KEPT)).decode("utf-8", "replace")
         except TimeoutError:
             error = "timed out"
         except (aiohttp.ClientError, OSError, ValueError) as failure:
@@ -165,3 +167,15 @@ def _request(callback: ClaimedCallback) -> tuple[URL, dict[str, str] | None]:
     if callback.method == "GET":
         return url.extend_query(callback.params), None
     return url, callback.params
+
+
+async def _read_head(content: aiohttp.StreamReader, limit: int) -> bytes:
+    """The first `limit` bytes of a body (all of a shorter one): one read() returns only
+    what has arrived so far, which may be a single small chunk."""
+    head = b""
+    while len(head) < limit:
+        chunk = await content.read(limit - len(head))
+        if not chunk:
+            break
+        head += chunk
+    return head

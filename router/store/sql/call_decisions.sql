@@ -1,0 +1,1 @@
+SELECT sid, decision FROM calls WHERE sid = ANY($1::text[])
