@@ -98,6 +98,7 @@ def _routing_context(settings: Settings) -> Context:
             default_region=settings.phone_default_region,
             cache_ttl=settings.cache_ttl_seconds,
             cache_size=settings.cache_max_size,
+            match_timeout=settings.patterns_match_timeout_seconds,
         )
         app[RESOLVER] = resolver
         listener = Listener(

@@ -42,6 +42,7 @@ class Settings:
     phone_default_region: str = "US"
     cache_ttl_seconds: float = 30.0
     cache_max_size: int = 1_000_000
+    patterns_match_timeout_seconds: float = 0.05
     rcml_connect_timeout: float = 5.0
     rcml_total_timeout: float = 10.0
     rcml_max_redirects: int = 5

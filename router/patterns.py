@@ -160,7 +160,12 @@ class MatchOutcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class CompiledPattern:
-    """A pattern that compiles, with what the matcher index needs to know of it."""
+    """A pattern that compiles, with what the matcher index needs to know of it.
+
+    `prefixes`: one of these starts every spelling the pattern matches (`""` when
+    nothing is known). `bounded`: the pattern cannot backtrack for long, so on a
+    short spelling it runs without the (costly) timer; every other match is timed.
+    """
 
     text: str
     translated: str
@@ -198,8 +203,10 @@ def compile_pattern(pattern: str) -> CompiledPattern:
     try:
         compiled = regex.compile(translated, regex.V0)
     except regex.error as error:
-        position = error.pos - sum(1 for at in inserted if at < error.pos)
-        raise _does_not_compile(pattern, f"{error.msg} at position {position}") from error
+        reason = error.msg
+        if error.pos is not None:  # the position in the text as written, not as translated
+            reason += f" at position {error.pos - sum(1 for at in inserted if at < error.pos)}"
+        raise _does_not_compile(pattern, reason) from error
     except (OverflowError, RecursionError, ValueError) as error:
         raise _does_not_compile(pattern, str(error)) from error
     return CompiledPattern(

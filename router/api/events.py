@@ -13,9 +13,10 @@ from router import rcml_params
 from router.api import decisions, event_params
 from router.api.auth import authenticate
 from router.api.formats import json_response
-from router.api.keys import CALLS, FETCHER, GATEWAY, ORGANIZATIONS, RESOLVER, SETTINGS
-from router.domain import Call, CallStatus, Channel, IncomingNumber
+from router.api.keys import ACCOUNTS, CALLS, FETCHER, GATEWAY, ORGANIZATIONS, RESOLVER, SETTINGS
+from router.domain import Account, Call, CallStatus, Channel, IncomingNumber
 from router.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
+from router.organizations import OrganizationNames
 from router.rcml import RcmlTarget
 from router.resolver import Outcome as Found
 from router.resolver import Query, Resolution
@@ -171,13 +172,11 @@ async def resolve_route(request: web.Request) -> web.Response:
     channel = CHANNELS.get((query.get("Channel") or "voice").lower())
     if channel is None:
         raise Invalid("Invalid Channel: must be voice, sms or refer.", param="Channel")
-    destination, source = await request.app[ORGANIZATIONS].resolve(
-        event_params.organizations(query)
-    )
-    if caller is not None:
-        if destination not in (None, caller.organization_sid):
-            raise Forbidden("A tenant may resolve only within its own organization.")
-        destination = caller.organization_sid
+    names = event_params.organizations(query)
+    if caller is None:
+        destination, source = await request.app[ORGANIZATIONS].resolve(names)
+    else:
+        destination = source = await _own_organization(request, caller, names)
     resolution = await request.app[RESOLVER].resolve(
         Query(to, channel, destination, source), trace=True
     )
@@ -185,6 +184,19 @@ async def resolve_route(request: web.Request) -> web.Response:
     body["channel"] = channel.value
     body["trace"] = decisions.trace(resolution.trace)
     return json_response(body)
+
+
+async def _own_organization(request: web.Request, caller: Account, names: OrganizationNames) -> str:
+    """A tenant resolves within its own organization; naming another is refused without
+    looking it up, so no answer tells whether it exists."""
+    own = caller.organization_sid
+    domains = {names.destination_domain, names.source_domain} - {None}
+    if domains:
+        organization = await request.app[ACCOUNTS].get_organization(own)
+        domains.discard(organization.domain_name if organization else None)
+    if domains or {names.destination_sid, names.source_sid} - {None, own}:
+        raise Forbidden("A tenant may resolve only within its own organization.")
+    return own
 
 
 async def _fetch(

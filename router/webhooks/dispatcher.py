@@ -78,6 +78,9 @@ class Dispatcher:
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
+            # Cleared before claiming: a wake-up that arrives during the claim (or a
+            # stop) is kept for the wait below, never lost.
+            self._wake.clear()
             claimed = await self._claim()
             for callback in claimed:
                 task = asyncio.create_task(self._deliver(callback), name=f"callback-{callback.id}")
@@ -85,7 +88,6 @@ class Dispatcher:
                 task.add_done_callback(self._finished)
             if claimed and len(self._in_flight) < self._concurrency:
                 continue  # more may be due right away
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
 

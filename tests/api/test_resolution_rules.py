@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from router.domain import Organization
 from tests.conftest import MakeAccount, MakeOrg, Tenant
+
+Client = TestClient[web.Request, web.Application]
 
 RESOLVE = "/v1/routes/resolve"
 FORBIDDEN = 20403
@@ -21,7 +23,7 @@ def numbers_path(owner: Tenant) -> str:
     return f"/2012-04-24/Accounts/{owner.sid}/IncomingPhoneNumbers.json"
 
 
-async def provision_sip(client: TestClient, owner: Tenant, phone_number: str) -> dict[str, Any]:
+async def provision_sip(client: Client, owner: Tenant, phone_number: str) -> dict[str, Any]:
     """Provision a SIP number (or pattern) through the API with voice and SMS URLs."""
     response = await client.post(
         numbers_path(owner),
@@ -44,15 +46,13 @@ async def in_org(admin: Tenant, make_account: MakeAccount, org: Organization) ->
 
 
 async def resolve(
-    client: TestClient, headers: dict[str, str], **query: str
+    client: Client, headers: dict[str, str], **query: str
 ) -> tuple[int, dict[str, Any]]:
     response = await client.get(RESOLVE, params=query, headers=headers)
     return response.status, await response.json()
 
 
-async def event(
-    client: TestClient, gateway: dict[str, str], kind: str, **body: str
-) -> ClientResponse:
+async def event(client: Client, gateway: dict[str, str], kind: str, **body: str) -> ClientResponse:
     """Post a gateway event without fetching RCML."""
     return await client.post(f"/v1/events/{kind}?fetch=false", json=body, headers=gateway)
 
@@ -81,7 +81,7 @@ def pattern(spelling: str, text: str, result: str, number_sid: str) -> dict[str,
 
 
 async def test_dry_run_returns_the_decision_and_every_step_in_order(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     admin: Tenant,
     make_account: MakeAccount,
@@ -127,7 +127,7 @@ async def test_dry_run_returns_the_decision_and_every_step_in_order(
 
 
 async def test_dry_run_of_an_exact_hit_stops_at_the_first_spelling_that_hits(
-    client: TestClient, gateway: dict[str, str], tenant: Tenant
+    client: Client, gateway: dict[str, str], tenant: Tenant
 ) -> None:
     """A SIP number found under spelling (c) is traced after the misses before it."""
     number = await provision_sip(client, tenant, "16505551234")
@@ -148,7 +148,7 @@ async def test_dry_run_of_an_exact_hit_stops_at_the_first_spelling_that_hits(
 
 
 async def test_dry_run_of_another_organizations_sip_number_is_forbidden_with_its_step(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     admin: Tenant,
     make_account: MakeAccount,
@@ -172,7 +172,7 @@ async def test_dry_run_of_another_organizations_sip_number_is_forbidden_with_its
     ("channel", "outcome"), [("sms", "not_found"), ("SMS", "not_found"), ("refer", "routed")]
 )
 async def test_dry_run_channel_sms_has_no_pattern_steps(
-    client: TestClient, gateway: dict[str, str], tenant: Tenant, channel: str, outcome: str
+    client: Client, gateway: dict[str, str], tenant: Tenant, channel: str, outcome: str
 ) -> None:
     """With Channel=sms the trace holds exact steps only; refer runs the patterns."""
     await provision_sip(client, tenant, "*")
@@ -196,7 +196,7 @@ async def test_dry_run_channel_sms_has_no_pattern_steps(
 
 
 async def test_dry_run_refuses_an_unknown_channel(
-    client: TestClient, gateway: dict[str, str], tenant: Tenant
+    client: Client, gateway: dict[str, str], tenant: Tenant
 ) -> None:
     """Channel must be voice, sms or refer: anything else is a 400 naming Channel."""
     status, body = await resolve(client, gateway, To="1000", Channel="fax")
@@ -205,7 +205,7 @@ async def test_dry_run_refuses_an_unknown_channel(
 
 
 async def test_tenant_dry_run_resolves_within_its_own_organization(
-    client: TestClient, tenant: Tenant
+    client: Client, tenant: Tenant
 ) -> None:
     """A tenant's dry run uses its organization as the destination, given or not."""
     number = await provision_sip(client, tenant, "1000")
@@ -218,7 +218,7 @@ async def test_tenant_dry_run_resolves_within_its_own_organization(
 
 
 async def test_tenant_dry_run_in_another_organization_is_forbidden(
-    client: TestClient, tenant: Tenant, make_org: MakeOrg
+    client: Client, tenant: Tenant, make_org: MakeOrg
 ) -> None:
     """A tenant naming another organization (by sid or domain) gets 403."""
     other = await make_org("other.test")
@@ -230,18 +230,46 @@ async def test_tenant_dry_run_in_another_organization_is_forbidden(
         assert "organization" in body["message"]
 
 
-async def test_dry_run_without_credentials_is_refused(client: TestClient) -> None:
-    """No gateway token and no Basic credentials: 401."""
-    response = await client.get(RESOLVE, params={"To": "1000"})
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"Domain": "nowhere.test"},
+        {"SourceDomain": "nowhere.test"},
+        {"DestinationOrganizationSid": "OR" + "0" * 32},
+        {"SourceOrganizationSid": "OR" + "0" * 32},
+    ],
+    ids=["domain", "source-domain", "sid", "source-sid"],
+)
+async def test_tenant_cannot_probe_whether_other_organizations_exist(
+    client: Client, tenant: Tenant, make_org: MakeOrg, names: dict[str, str]
+) -> None:
+    """Unknown and existing foreign organizations both get 403, so a tenant learns nothing."""
+    status, body = await resolve(client, tenant.auth, To="1000", **names)
+    assert status == 403, body
+    assert body["code"] == FORBIDDEN
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{"To": "1000"}, {"To": "1000", "Domain": "nowhere.test"}, {"To": "a b"}, {}],
+    ids=["valid", "unknown-domain", "bad-to", "empty"],
+)
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}], ids=["no-auth", "wrong-token"]
+)
+async def test_dry_run_without_credentials_is_refused_before_reading_the_query(
+    client: Client, query: dict[str, str], headers: dict[str, str]
+) -> None:
+    """No valid gateway token or Basic credentials: 401, whatever the query holds."""
+    response = await client.get(RESOLVE, params=query, headers=headers)
     assert response.status == 401
-    response = await client.get(
-        RESOLVE, params={"To": "1000"}, headers={"Authorization": "Bearer wrong"}
-    )
-    assert response.status == 401
+    body = await response.json()
+    assert body["code"] == 20003
+    assert body["status"] == 401
 
 
 async def test_dry_run_has_no_side_effects(
-    client: TestClient, gateway: dict[str, str], tenant: Tenant
+    client: Client, gateway: dict[str, str], tenant: Tenant
 ) -> None:
     """A dry run records no call: the same number then routes a real call normally."""
     await provision_sip(client, tenant, "1000")
@@ -268,7 +296,7 @@ async def test_dry_run_has_no_side_effects(
     ids=["perfect-match", "regex-applies", "longest-regex-applies"],
 )
 async def test_seed_first_table_through_call_events(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     tenant: Tenant,
     stored: tuple[str, ...],
@@ -295,7 +323,7 @@ async def test_seed_first_table_through_call_events(
 
 
 async def test_catch_all_catches_calls_but_never_messages(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     admin: Tenant,
     make_account: MakeAccount,
@@ -320,7 +348,7 @@ async def test_catch_all_catches_calls_but_never_messages(
 
 
 async def test_message_to_an_exact_number_routes_despite_a_catch_all(
-    client: TestClient, gateway: dict[str, str], tenant: Tenant
+    client: Client, gateway: dict[str, str], tenant: Tenant
 ) -> None:
     """SMS keeps the exact stage: a provisioned SIP number gets its SmsUrl."""
     number = await provision_sip(client, tenant, "1000")
@@ -340,7 +368,7 @@ async def test_message_to_an_exact_number_routes_despite_a_catch_all(
 
 
 async def test_call_from_another_source_organization_reaches_dids_not_sip_numbers(
-    client: TestClient,
+    client: Client,
     gateway: dict[str, str],
     admin: Tenant,
     make_account: MakeAccount,
@@ -383,7 +411,7 @@ async def test_call_from_another_source_organization_reaches_dids_not_sip_number
 
 
 async def test_seed_backslash_sample_is_refused_and_its_meaning_routes(
-    client: TestClient, gateway: dict[str, str], tenant: Tenant
+    client: Client, gateway: dict[str, str], tenant: Tenant
 ) -> None:
     """`7777\\8888` does not compile (400 naming PhoneNumber); `7777|8888` routes both."""
     response = await client.post(
