@@ -16,6 +16,7 @@ from router.api.keys import (
     FETCHER,
     GATEWAY,
     INVENTORY,
+    METRICS,
     NUMBERS,
     ORGANIZATIONS,
     RESOLVER,
@@ -25,6 +26,7 @@ from router.api.routes import setup_routes
 from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
 from router.domain import Credentials
+from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
 from router.outbound import DenyList, create_client_session
 from router.rcml import RcmlFetcher
@@ -53,6 +55,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
         handler_args={"max_line_size": 128 * 1024, "max_field_size": 16 * 1024},
     )
     app[SETTINGS] = settings
+    app[METRICS] = Metrics()
     app.cleanup_ctx.append(_database_context(settings, database))
     app.cleanup_ctx.append(_routing_context(settings))
     app.cleanup_ctx.append(_outbound_context(settings))
@@ -101,6 +104,7 @@ def _routing_context(settings: Settings) -> Context:
             match_timeout=settings.patterns_match_timeout_seconds,
         )
         app[RESOLVER] = resolver
+        app[METRICS].watch_resolver(resolver.stats)
         listener = Listener(
             app[DATABASE].dsn,
             "numbers_changed",
@@ -146,6 +150,7 @@ def _dispatcher_context(settings: Settings) -> Context:
             lease_seconds=settings.callbacks_lease_seconds,
             poll_interval=settings.callbacks_poll_interval_seconds,
             timeout=settings.callbacks_timeout_seconds,
+            on_verdict=lambda verdict: app[METRICS].callback_deliveries.labels(verdict).inc(),
         )
         listener = Listener(
             app[DATABASE].dsn, "callbacks_ready", lambda _: dispatcher.wake(), dispatcher.wake

@@ -96,6 +96,16 @@ def pattern_stage_applies(query: Query) -> bool:
 
 
 @dataclass(slots=True)
+class ResolverStats:
+    """Plain counters (read by the metrics endpoint); no locking needed in one loop."""
+
+    answer_hits: int = 0
+    answer_misses: int = 0
+    spelling_hits: int = 0
+    spelling_misses: int = 0
+
+
+@dataclass(slots=True)
 class _OrgPatterns:
     matcher: patterns.OrgMatcher
     by_sid: dict[str, IncomingNumber]
@@ -127,6 +137,7 @@ class Resolver:
         self._orgs: dict[str, _OrgPatterns] = {}
         self._org_locks: dict[str, asyncio.Lock] = {}
         self._cache_size = cache_size
+        self.stats = ResolverStats()
         # Whole answers by query, valid until their deadline or the next invalidation:
         # the hot path of a repeated query is one dict lookup.
         self._answers: dict[Query, tuple[float, Resolution]] = {}
@@ -138,7 +149,9 @@ class Resolver:
         """The number `query.to` reaches, or why none does."""
         remembered = None if trace else self._answers.get(query)
         if remembered is not None and remembered[0] > self._clock():
+            self.stats.answer_hits += 1
             return remembered[1]
+        self.stats.answer_misses += 1
         generation = self._generation
         try:
             resolution = await self._resolve(query, trace)
@@ -180,6 +193,8 @@ class Resolver:
     async def _exact_candidates(self, spellings: Sequence[str]) -> list[tuple[IncomingNumber, ...]]:
         cached = [self._exact.get(s) for s in spellings]
         missing = [s for s, c in zip(spellings, cached, strict=True) if c is None]
+        self.stats.spelling_hits += len(spellings) - len(missing)
+        self.stats.spelling_misses += len(missing)
         if not missing:
             return cached  # type: ignore[return-value]  # no None left
         generation = self._generation

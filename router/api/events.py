@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +14,16 @@ from router import rcml_params
 from router.api import decisions, event_params
 from router.api.auth import authenticate
 from router.api.formats import json_response
-from router.api.keys import ACCOUNTS, CALLS, FETCHER, GATEWAY, ORGANIZATIONS, RESOLVER, SETTINGS
+from router.api.keys import (
+    ACCOUNTS,
+    CALLS,
+    FETCHER,
+    GATEWAY,
+    METRICS,
+    ORGANIZATIONS,
+    RESOLVER,
+    SETTINGS,
+)
 from router.domain import Account, Call, CallStatus, Channel, IncomingNumber
 from router.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from router.organizations import OrganizationNames
@@ -51,10 +61,10 @@ async def call_event(request: web.Request) -> web.Response:
     # the first answer by itself, saving a round trip.
     if _wants_rcml(request) and (previous := await _previous(calls.get_decision(call_sid))):
         return json_response(previous, status=decisions.status_of(previous))
-    resolution = await request.app[RESOLVER].resolve(Query(to, Channel.VOICE, destination, source))
+    resolution = await _resolve(request, Query(to, Channel.VOICE, destination, source))
     decision = decide(resolution, Channel.VOICE)
     if decision.outcome is not Outcome.ROUTED:
-        return _answer(decisions.envelope("call_sid", call_sid, decision))
+        return _answer(request, "call", decisions.envelope("call_sid", call_sid, decision))
     number = _number(decision)
     params = rcml_params.voice_params(
         call_sid=call_sid,
@@ -68,7 +78,7 @@ async def call_event(request: web.Request) -> web.Response:
     )
     answer = await _fetch(request, "call_sid", call_sid, decision, params)
     if answer["outcome"] != Outcome.ROUTED.value:
-        return _answer(answer)
+        return _answer(request, "call", answer)
     call = Call(
         sid=call_sid,
         number_sid=number.sid,
@@ -83,7 +93,7 @@ async def call_event(request: web.Request) -> web.Response:
         date_created=_now(),
         date_updated=_now(),
     )
-    return _answer(await _recorded(calls.record_call(call, answer), answer))
+    return _answer(request, "call", await _recorded(calls.record_call(call, answer), answer))
 
 
 async def message_event(request: web.Request) -> web.Response:
@@ -98,10 +108,10 @@ async def message_event(request: web.Request) -> web.Response:
     calls = request.app[CALLS]
     if _wants_rcml(request) and (previous := await _previous(calls.get_message_decision(sms_sid))):
         return json_response(previous, status=decisions.status_of(previous))
-    resolution = await request.app[RESOLVER].resolve(Query(to, Channel.SMS, destination, source))
+    resolution = await _resolve(request, Query(to, Channel.SMS, destination, source))
     decision = decide(resolution, Channel.SMS)
     if decision.outcome is not Outcome.ROUTED:
-        return _answer(decisions.envelope("sms_sid", sms_sid, decision))
+        return _answer(request, "message", decisions.envelope("sms_sid", sms_sid, decision))
     number = _number(decision)
     params = rcml_params.sms_params(
         sms_sid=sms_sid,
@@ -113,9 +123,11 @@ async def message_event(request: web.Request) -> web.Response:
     )
     answer = await _fetch(request, "sms_sid", sms_sid, decision, params)
     if answer["outcome"] != Outcome.ROUTED.value:
-        return _answer(answer)
+        return _answer(request, "message", answer)
     return _answer(
-        await _recorded(calls.record_message(sms_sid, number, from_, to, text, answer), answer)
+        request,
+        "message",
+        await _recorded(calls.record_message(sms_sid, number, from_, to, text, answer), answer),
     )
 
 
@@ -144,7 +156,7 @@ async def refer_event(request: web.Request) -> web.Response:
     )
     decision = decide(resolution, Channel.REFER)
     if decision.outcome is not Outcome.ROUTED:
-        return _answer(decisions.envelope("call_sid", call_sid, decision))
+        return _answer(request, "refer", decisions.envelope("call_sid", call_sid, decision))
     params = rcml_params.refer_params(
         call_sid=call.sid,
         account_sid=call.account_sid,
@@ -159,7 +171,7 @@ async def refer_event(request: web.Request) -> web.Response:
         forwarded_from=call.forwarded_from,
         sip_headers=call.sip_headers,
     )
-    return _answer(await _fetch(request, "call_sid", call_sid, decision, params))
+    return _answer(request, "refer", await _fetch(request, "call_sid", call_sid, decision, params))
 
 
 async def resolve_route(request: web.Request) -> web.Response:
@@ -199,6 +211,13 @@ async def _own_organization(request: web.Request, caller: Account, names: Organi
     return own
 
 
+async def _resolve(request: web.Request, query: Query) -> Resolution:
+    started = time.perf_counter()
+    resolution = await request.app[RESOLVER].resolve(query)
+    request.app[METRICS].resolve_seconds.observe(time.perf_counter() - started)
+    return resolution
+
+
 async def _fetch(
     request: web.Request, sid_key: str, sid: str, decision: Decision, params: dict[str, str]
 ) -> dict[str, Any]:
@@ -214,6 +233,7 @@ async def _fetch(
         params,
         _number(decision).account_signing_key,
     )
+    request.app[METRICS].rcml_fetches.labels(outcome.source or "failed").inc()
     if outcome.document is None:
         return decisions.envelope(sid_key, sid, decision, outcome=Outcome.RCML_UNAVAILABLE)
     return decisions.envelope(
@@ -249,5 +269,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _answer(body: dict[str, Any]) -> web.Response:
+def _answer(request: web.Request, kind: str, body: dict[str, Any]) -> web.Response:
+    match = body["match"]
+    stage = match["how"] if match else "none"
+    request.app[METRICS].decisions.labels(kind, body["outcome"], stage).inc()
     return json_response(body, status=decisions.status_of(body))

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from aiohttp import web
 
 from router.api.formats import json_response
-from router.api.keys import DATABASE
+from router.api.keys import CALLBACKS, DATABASE, METRICS
 from router.errors import Unavailable
+from router.metrics import CONTENT_TYPE
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -22,3 +25,12 @@ async def readyz(request: web.Request) -> web.Response:
     if pending:
         return json_response({"status": "migrations pending", "pending": pending}, status=503)
     return json_response({"status": "ready"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format; the queue depth is read from the database at each scrape."""
+    instruments = request.app[METRICS]
+    # While the database is down the other metrics still help.
+    with contextlib.suppress(Unavailable):
+        instruments.callbacks_pending.set(await request.app[CALLBACKS].pending_count())
+    return web.Response(body=instruments.render(), headers={"Content-Type": CONTENT_TYPE})

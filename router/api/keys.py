@@ -6,6 +6,7 @@ from aiohttp import web
 
 from router.api.gateway import GatewayAuth
 from router.config import Settings
+from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver
@@ -26,3 +27,4 @@ FETCHER = web.AppKey("fetcher", RcmlFetcher)
 GATEWAY = web.AppKey("gateway", GatewayAuth)
 ORGANIZATIONS = web.AppKey("organizations", OrganizationDirectory)
 CALLBACKS = web.AppKey("callbacks", CallbackStore)
+METRICS = web.AppKey("metrics", Metrics)

@@ -108,6 +108,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_post("/v1/admin/inventory", inventory.import_inventory_route)
     r.add_get("/healthz", health.healthz)
     r.add_get("/readyz", health.readyz)
+    r.add_get("/metrics", health.metrics)
     setup_event_routes(app)
 
 

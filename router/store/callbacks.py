@@ -163,6 +163,10 @@ class CallbackStore:
             by_callback.setdefault(attempt["callback_id"], []).append(attempt)
         return [{"callback": c, "attempts": by_callback.get(c["id"], [])} for c in callbacks]
 
+    async def pending_count(self) -> int:
+        """Callbacks not yet delivered or given up (the queue depth)."""
+        return int(await self.db.fetchval("count_pending_callbacks"))
+
     async def get(self, callback_id: int) -> Any:
         return await self.db.fetchrow("get_callback", callback_id)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -45,6 +46,7 @@ class Dispatcher:
         lease_seconds: float = 60.0,
         poll_interval: float = 1.0,
         timeout: float = 10.0,
+        on_verdict: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
         self._session = session
@@ -55,6 +57,7 @@ class Dispatcher:
         self._lease_seconds = lease_seconds
         self._poll_interval = poll_interval
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._on_verdict = on_verdict or (lambda _: None)
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._in_flight: dict[asyncio.Task[None], str] = {}
@@ -120,6 +123,7 @@ class Dispatcher:
         )
         next_at = attempted_at + timedelta(seconds=decision.delay)
         state = "pending" if decision.verdict is Verdict.RETRY else decision.verdict.value
+        self._on_verdict(decision.verdict.value)
         if decision.verdict is not Verdict.DELIVERED:
             log.info(
                 "callback_attempt_failed",
