@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,8 @@ class ClaimedCallback:
     params: dict[str, str]
     delivery_id: str
     attempts: int
-    signing_key: str
+    lease: datetime  # the lease this claim holds; settling needs it unchanged
+    signing_key: str = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ class CallbackStore:
                 params=dict(r["params"]),
                 delivery_id=r["delivery_id"],
                 attempts=r["attempts"],
+                lease=r["leased_until"],
                 signing_key=r["signing_key"],
             )
             for r in found
@@ -128,13 +130,15 @@ class CallbackStore:
 
     async def settle(
         self,
-        callback_id: int,
+        callback: ClaimedCallback,
         attempt: AttemptRecord,
         *,
         state: str,
         next_attempt_at: datetime | None,
-    ) -> None:
-        """Record the attempt and mark the callback delivered, failed or pending again."""
+    ) -> bool:
+        """Record the attempt and mark the callback delivered, failed or pending again;
+        False (attempt recorded, verdict dropped) when the lease was lost meanwhile."""
+        callback_id = callback.id
         body = attempt.response_body
         if body is not None:
             body = body[:RESPONSE_BODY_LIMIT].replace("\x00", "")
@@ -148,10 +152,13 @@ class CallbackStore:
                 attempt.latency_ms,
                 body,
             )
-            await conn.execute(sql("finish_callback"), callback_id, state, next_attempt_at)
-            if state != "pending":
+            settled = await conn.fetchval(
+                sql("finish_callback"), callback_id, state, next_attempt_at, callback.lease
+            )
+            if settled is not None and state != "pending":
                 # The call's next callback may now be due.
                 await conn.execute(sql("notify_callbacks_ready"))
+        return settled is not None
 
     async def list_for_call(self, call_sid: str) -> list[dict[str, Any]]:
         """Every callback of a call, in SequenceNumber order, each with its attempts."""

@@ -19,7 +19,7 @@ import aiohttp
 import structlog
 from yarl import URL
 
-from router.errors import Unavailable
+from router.errors import ConfigError, Unavailable
 from router.outbound import DenyList, check_destination
 from router.store.callbacks import AttemptRecord, CallbackStore, ClaimedCallback
 from router.webhooks.retry import RetryPolicy, Verdict
@@ -48,6 +48,13 @@ class Dispatcher:
         timeout: float = 10.0,
         on_verdict: Callable[[str], None] | None = None,
     ) -> None:
+        if lease_seconds <= timeout:
+            # A lease that ends before the request's time limit lets this very dispatcher
+            # claim its own delivery again while it is still in flight.
+            raise ConfigError(
+                f"callbacks_lease_seconds ({lease_seconds}) must exceed"
+                f" callbacks_timeout_seconds ({timeout})."
+            )
         self._store = store
         self._session = session
         self._policy = policy
@@ -134,7 +141,10 @@ class Dispatcher:
                 verdict=decision.verdict.value,
             )
         try:
-            await self._store.settle(callback.id, attempt, state=state, next_attempt_at=next_at)
+            if not await self._store.settle(
+                callback, attempt, state=state, next_attempt_at=next_at
+            ):
+                log.warning("callback_lease_lost", callback_id=callback.id, verdict=state)
         except Unavailable as error:
             # The lease runs out and the callback is claimed again: at least once.
             log.warning("callback_settle_failed", callback_id=callback.id, error=error.message)

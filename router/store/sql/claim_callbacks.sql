@@ -30,4 +30,4 @@ UPDATE callbacks cb
   FROM ranked, accounts a
  WHERE cb.id = ranked.id AND ranked.slot <= $4 AND a.sid = cb.account_sid
 RETURNING cb.id, cb.call_sid, cb.sequence_number, cb.url, cb.method, cb.host, cb.params,
-          cb.delivery_id, cb.attempts, a.signing_key
+          cb.delivery_id, cb.attempts, cb.leased_until, a.signing_key
