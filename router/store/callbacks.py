@@ -11,6 +11,7 @@ from router.callbacks import callback_request, is_accepted_after
 from router.domain import CallStatus, new_sid
 from router.errors import Conflict, NotFound
 from router.store import rows
+from router.store.batching import GroupCommitter
 from router.store.postgres import Database, sql
 
 RESPONSE_BODY_LIMIT = 2048
@@ -44,11 +45,25 @@ class AttemptRecord:
     response_body: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class _Settle:
+    callback: ClaimedCallback
+    attempt: AttemptRecord
+    state: str
+    next_attempt_at: datetime | None
+
+
+def _stored_body(body: str | None) -> str | None:
+    """The first 2 KiB of an answer, without NULs (PostgreSQL text cannot hold them)."""
+    return None if body is None else body[:RESPONSE_BODY_LIMIT].replace("\x00", "")
+
+
 class CallbackStore:
     """Accepting status events, and claiming and settling their callbacks."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._settles: GroupCommitter[_Settle, bool] = GroupCommitter(self._settle_batch)
 
     async def accept_status(
         self, call_sid: str, status: CallStatus, details: Mapping[str, str], *, now: datetime
@@ -137,28 +152,33 @@ class CallbackStore:
         next_attempt_at: datetime | None,
     ) -> bool:
         """Record the attempt and mark the callback delivered, failed or pending again;
-        False (attempt recorded, verdict dropped) when the lease was lost meanwhile."""
-        callback_id = callback.id
-        body = attempt.response_body
-        if body is not None:
-            body = body[:RESPONSE_BODY_LIMIT].replace("\x00", "")
+        False (attempt recorded, verdict dropped) when the lease was lost meanwhile.
+
+        Concurrent settles are written together (group commit)."""
+        return await self._settles.submit(_Settle(callback, attempt, state, next_attempt_at))
+
+    async def _settle_batch(self, batch: Sequence[_Settle]) -> list[bool]:
+        attempts = [
+            [s.callback.id for s in batch],
+            [s.attempt.attempted_at for s in batch],
+            [s.attempt.status for s in batch],
+            [s.attempt.error for s in batch],
+            [s.attempt.latency_ms for s in batch],
+            [_stored_body(s.attempt.response_body) for s in batch],
+        ]
+        verdicts = [
+            [s.callback.id for s in batch],
+            [s.state for s in batch],
+            [s.next_attempt_at for s in batch],
+            [s.callback.lease for s in batch],
+        ]
         async with self.db.transaction() as conn:
-            await conn.execute(
-                sql("record_callback_attempt"),
-                callback_id,
-                attempt.attempted_at,
-                attempt.status,
-                attempt.error,
-                attempt.latency_ms,
-                body,
-            )
-            settled = await conn.fetchval(
-                sql("finish_callback"), callback_id, state, next_attempt_at, callback.lease
-            )
-            if settled is not None and state != "pending":
-                # The call's next callback may now be due.
+            await conn.execute(sql("record_callback_attempts"), *attempts)
+            settled = {r["id"] for r in await conn.fetch(sql("finish_callbacks"), *verdicts)}
+            if any(s.state != "pending" and s.callback.id in settled for s in batch):
+                # The next callback of those calls may now be due.
                 await conn.execute(sql("notify_callbacks_ready"))
-        return settled is not None
+        return [s.callback.id in settled for s in batch]
 
     async def list_for_call(self, call_sid: str) -> list[dict[str, Any]]:
         """Every callback of a call, in SequenceNumber order, each with its attempts."""
