@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,6 +46,19 @@ async def _read(request: web.Request) -> dict[str, Any]:
     return await event_params.read_event(request, request.app[SETTINGS].api_max_body_bytes)
 
 
+@dataclass(frozen=True, slots=True)
+class _Inbound:
+    """What differs between routing a call and a message."""
+
+    kind: str  # call | message (the metrics label)
+    sid_key: str
+    sid: str
+    query: Query
+    params: Callable[[IncomingNumber], dict[str, str]]
+    previous: Callable[[], Awaitable[dict[str, Any] | None]]
+    record: Callable[[IncomingNumber, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
 async def call_event(request: web.Request) -> web.Response:
     """Route an inbound call; a repeated CallSid gets the decision it got first."""
     body = await _read(request)
@@ -57,43 +71,49 @@ async def call_event(request: web.Request) -> web.Response:
     headers = event_params.sip_headers(body)
     destination, source = await request.app[ORGANIZATIONS].resolve(event_params.organizations(body))
     calls = request.app[CALLS]
-    # A repeat must not fetch the RCML again; without a fetch, the insert below finds
-    # the first answer by itself, saving a round trip.
-    if _wants_rcml(request) and (previous := await _previous(calls.get_decision(call_sid))):
-        return json_response(previous, status=decisions.status_of(previous))
-    resolution = await _resolve(request, Query(to, Channel.VOICE, destination, source))
-    decision = decide(resolution, Channel.VOICE)
-    if decision.outcome is not Outcome.ROUTED:
-        return _answer(request, "call", decisions.envelope("call_sid", call_sid, decision))
-    number = _number(decision)
-    params = rcml_params.voice_params(
-        call_sid=call_sid,
-        account_sid=number.account_sid,
-        from_=from_,
-        to=to,
-        api_version=number.api_version,
-        caller_name=caller_name,
-        forwarded_from=forwarded_from,
-        sip_headers=headers,
+
+    def params(number: IncomingNumber) -> dict[str, str]:
+        return rcml_params.voice_params(
+            call_sid=call_sid,
+            account_sid=number.account_sid,
+            from_=from_,
+            to=to,
+            api_version=number.api_version,
+            caller_name=caller_name,
+            forwarded_from=forwarded_from,
+            sip_headers=headers,
+        )
+
+    def record(number: IncomingNumber, answer: dict[str, Any]) -> Awaitable[dict[str, Any]]:
+        call = Call(
+            sid=call_sid,
+            number_sid=number.sid,
+            account_sid=number.account_sid,
+            organization_sid=number.organization_sid,
+            from_number=from_,
+            to_number=to,
+            status=CallStatus.RINGING,
+            caller_name=caller_name,
+            forwarded_from=forwarded_from,
+            sip_headers=headers,
+            date_created=_now(),
+            date_updated=_now(),
+        )
+        return calls.record_call(call, answer)
+
+    query = Query(to, Channel.VOICE, destination, source)
+    return await _route(
+        request,
+        _Inbound(
+            "call",
+            "call_sid",
+            call_sid,
+            query,
+            params,
+            lambda: calls.get_decision(call_sid),
+            record,
+        ),
     )
-    answer = await _fetch(request, "call_sid", call_sid, decision, params)
-    if answer["outcome"] != Outcome.ROUTED.value:
-        return _answer(request, "call", answer)
-    call = Call(
-        sid=call_sid,
-        number_sid=number.sid,
-        account_sid=number.account_sid,
-        organization_sid=number.organization_sid,
-        from_number=from_,
-        to_number=to,
-        status=CallStatus.RINGING,
-        caller_name=caller_name,
-        forwarded_from=forwarded_from,
-        sip_headers=headers,
-        date_created=_now(),
-        date_updated=_now(),
-    )
-    return _answer(request, "call", await _recorded(calls.record_call(call, answer), answer))
 
 
 async def message_event(request: web.Request) -> web.Response:
@@ -106,29 +126,49 @@ async def message_event(request: web.Request) -> web.Response:
     text = event_params.text(body, "Body", max_length=event_params.MAX_BODY_TEXT) or ""
     destination, source = await request.app[ORGANIZATIONS].resolve(event_params.organizations(body))
     calls = request.app[CALLS]
-    if _wants_rcml(request) and (previous := await _previous(calls.get_message_decision(sms_sid))):
-        return json_response(previous, status=decisions.status_of(previous))
-    resolution = await _resolve(request, Query(to, Channel.SMS, destination, source))
-    decision = decide(resolution, Channel.SMS)
-    if decision.outcome is not Outcome.ROUTED:
-        return _answer(request, "message", decisions.envelope("sms_sid", sms_sid, decision))
-    number = _number(decision)
-    params = rcml_params.sms_params(
-        sms_sid=sms_sid,
-        account_sid=number.account_sid,
-        from_=from_,
-        to=to,
-        body=text,
-        api_version=number.api_version,
-    )
-    answer = await _fetch(request, "sms_sid", sms_sid, decision, params)
-    if answer["outcome"] != Outcome.ROUTED.value:
-        return _answer(request, "message", answer)
-    return _answer(
+
+    def params(number: IncomingNumber) -> dict[str, str]:
+        return rcml_params.sms_params(
+            sms_sid=sms_sid,
+            account_sid=number.account_sid,
+            from_=from_,
+            to=to,
+            body=text,
+            api_version=number.api_version,
+        )
+
+    def record(number: IncomingNumber, answer: dict[str, Any]) -> Awaitable[dict[str, Any]]:
+        return calls.record_message(sms_sid, number, from_, to, text, answer)
+
+    query = Query(to, Channel.SMS, destination, source)
+    return await _route(
         request,
-        "message",
-        await _recorded(calls.record_message(sms_sid, number, from_, to, text, answer), answer),
+        _Inbound(
+            "message",
+            "sms_sid",
+            sms_sid,
+            query,
+            params,
+            lambda: calls.get_message_decision(sms_sid),
+            record,
+        ),
     )
+
+
+async def _route(request: web.Request, event: _Inbound) -> web.Response:
+    """Resolve, decide, fetch the RCML and record: the same steps for calls and messages."""
+    # A repeat must not fetch the RCML again; without a fetch, recording finds the first
+    # answer by itself, saving a round trip.
+    if _wants_rcml(request) and (previous := await _previous(event.previous())):
+        return json_response(previous, status=decisions.status_of(previous))
+    decision = decide(await _resolve(request, event.query), event.query.channel)
+    if decision.outcome is not Outcome.ROUTED:
+        return _answer(request, event.kind, decisions.envelope(event.sid_key, event.sid, decision))
+    number = _number(decision)
+    answer = await _fetch(request, event.sid_key, event.sid, decision, event.params(number))
+    if answer["outcome"] != Outcome.ROUTED.value:
+        return _answer(request, event.kind, answer)
+    return _answer(request, event.kind, await _recorded(event.record(number, answer), answer))
 
 
 async def refer_event(request: web.Request) -> web.Response:
