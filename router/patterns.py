@@ -267,20 +267,75 @@ def _prefixes(translated: str, flags: int) -> frozenset[str]:
 
 
 def _branch_prefixes(branch: str) -> list[str]:
-    """Expand the leading single-character atoms that every match must take once."""
+    """Expand the leading atoms (single characters, or plain groups) that every match
+    must take once."""
+    return _leading_prefixes(branch)[0]
+
+
+def _leading_prefixes(branch: str) -> tuple[list[str], bool]:
+    """The prefixes and whether they span the whole branch (a group whose inner
+    branches all do lets the analysis go on after it)."""
     i = len(branch) - len(branch.lstrip("^"))  # anchors are redundant under fullmatch
     prefixes = [""]
     while i < len(branch):
+        if branch[i] == "$" and i == len(branch) - 1:
+            return prefixes, True
         end = _token_end(branch, i)
-        chars = _atom_chars(branch[i:end])
         # A repeat that may take the atom zero times ends the prefix before it; any
         # other repeat ends it right after (the repeat token itself is no atom).
+        if branch[i] == "(":
+            close = _group_close(branch, i)
+            if close is None or branch[close + 1 : close + 2] in ("*", "?", "{"):
+                return prefixes, False
+            inner, spans = _group_prefixes(branch[end:close]) if end < close else (None, False)
+            if inner is None or len(prefixes) * len(inner) > _PREFIX_CAP:
+                return prefixes, False
+            prefixes = [prefix + more for prefix in prefixes for more in inner]
+            if not spans:
+                return prefixes, False
+            i = close + 1
+            continue
+        chars = _atom_chars(branch[i:end])
         optional = branch[end : end + 1] in ("*", "?", "{")
         if chars is None or optional or len(prefixes) * len(chars) > _PREFIX_CAP:
-            break
+            return prefixes, False
         prefixes = [prefix + char for prefix in prefixes for char in chars]
         i = end
-    return prefixes
+    return prefixes, True
+
+
+def _group_close(text: str, i: int) -> int | None:
+    """Index of the `)` closing the plain or non-capturing group opening at `i`; None for
+    other groups (lookarounds, atomic, flags), whose text matches no plain prefix."""
+    header = text[i : _token_end(text, i)]
+    if header not in ("(", "(?:") and not re.fullmatch(r"\(\?P?<\w+>", header):
+        return None
+    depth, j = 0, i
+    while j < len(text):
+        end = _token_end(text, j)
+        token = text[j:end]
+        if token[0] == "(" and not _NON_ATOM_GROUP.fullmatch(token):
+            depth += 1
+        elif token == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+        j = end
+    return None
+
+
+def _group_prefixes(inner: str) -> tuple[list[str] | None, bool]:
+    """The union of a group's branch prefixes, and whether every branch was spanned;
+    None when one branch starts with nothing literal (the group then gives no prefix)."""
+    found: list[str] = []
+    spans = True
+    for branch in _branches(inner):
+        prefixes, whole = _leading_prefixes(branch)
+        if prefixes == [""] and not whole:
+            return None, False
+        found.extend(prefixes)
+        spans = spans and whole
+    return sorted(set(found)), spans
 
 
 def _atom_chars(token: str) -> str | None:
