@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -26,6 +28,7 @@ from router.api.routes import setup_routes
 from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
 from router.domain import Credentials
+from router.known_numbers import keep_loaded
 from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
 from router.outbound import DenyList, create_client_session
@@ -112,7 +115,13 @@ def _routing_context(settings: Settings) -> Context:
             resolver.clear,
         )
         listener.start()
+        known = asyncio.create_task(
+            keep_loaded(resolver.known, app[NUMBERS].all_phone_numbers), name="known-numbers"
+        )
         yield
+        known.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await known
         await listener.stop()
 
     return context

@@ -22,6 +22,7 @@ from cachetools import TTLCache
 from router import numbers, patterns
 from router.domain import Channel, IncomingNumber
 from router.errors import Unavailable
+from router.known_numbers import KnownNumbers
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +35,8 @@ class NumberSource(Protocol):
     async def numbers_by_spellings(self, spellings: Sequence[str]) -> list[IncomingNumber]: ...
 
     async def pattern_numbers(self, organization_sid: str) -> list[IncomingNumber]: ...
+
+    async def all_phone_numbers(self) -> list[str]: ...
 
 
 class Outcome(enum.StrEnum):
@@ -137,6 +140,7 @@ class Resolver:
         self._orgs: dict[str, _OrgPatterns] = {}
         self._org_locks: dict[str, asyncio.Lock] = {}
         self._cache_size = cache_size
+        self.known = KnownNumbers()
         self.stats = ResolverStats()
         # Whole answers by query, valid until their deadline or the next invalidation:
         # the hot path of a repeated query is one dict lookup.
@@ -198,7 +202,8 @@ class Resolver:
         if not missing:
             return cached  # type: ignore[return-value]  # no None left
         generation = self._generation
-        found = await self._source.numbers_by_spellings(missing)
+        asked = [s for s in missing if self.known.may_exist(s)]
+        found = await self._source.numbers_by_spellings(asked) if asked else []
         fresh = {s: tuple(n for n in found if n.phone_number == s) for s in missing}
         if generation == self._generation:
             for spelling, numbers_found in fresh.items():
@@ -266,10 +271,12 @@ class Resolver:
         self._generation += 1
         self._answers.clear()
         if everything:
+            # Only writes that add no phone number ask for this (migrate, account changes).
             self._exact.clear()
             self._mark_stale(list(organizations) or list(self._orgs))
             return
         changed = list(phone_numbers)
+        self.known.note(changed)
         for spelling in changed:
             self._exact.pop(spelling, None)
         # Matchers hold pattern numbers only; a plain number's write leaves them be.
@@ -286,6 +293,7 @@ class Resolver:
         """Forget everything (the notification connection was lost and re-established)."""
         self._generation += 1
         self._answers.clear()
+        self.known.forget()
         self._exact.clear()
         for org in self._orgs.values():
             org.stale = True

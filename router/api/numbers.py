@@ -10,7 +10,7 @@ from aiohttp import web
 from router.api import number_params, params, representations
 from router.api.auth import authenticate, authorize_account, caller_and_account, require_super_admin
 from router.api.formats import render, render_list, strip_json_suffix
-from router.api.keys import ACCOUNTS, NUMBERS, SETTINGS
+from router.api.keys import ACCOUNTS, NUMBERS, RESOLVER, SETTINGS
 from router.domain import NumberType, Page, PageRequest, is_sid
 from router.errors import Invalid, MethodNotAllowed, NotFound
 
@@ -98,6 +98,8 @@ async def create_number(request: web.Request) -> web.Response:
     number = await request.app[NUMBERS].provision(
         account.sid, account.organization_sid, owners, number_request
     )
+    # This instance sees its own write at once; the others when the NOTIFY arrives.
+    request.app[RESOLVER].invalidate([number.organization_sid], [number.phone_number])
     return render(request, representations.number(request, number), root=ITEM_ROOT)
 
 
@@ -131,6 +133,7 @@ async def update_number(request: web.Request) -> web.Response:
     number = await request.app[NUMBERS].update(
         account.sid, _number_sid(request), changes, new_owner=new_owner
     )
+    request.app[RESOLVER].invalidate([number.organization_sid], [number.phone_number])
     return render(request, representations.number(request, number), root=ITEM_ROOT)
 
 

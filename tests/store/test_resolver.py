@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
 from router import numbers, patterns
@@ -482,3 +483,26 @@ async def test_catastrophic_pattern_does_not_stall_other_resolutions(
         assert resolution.outcome is Outcome.MATCHED, to
         assert resolution.pattern == "9.*"
         assert took < 2.0
+
+
+async def test_known_numbers_load_every_stored_number_and_rule_out_the_rest(
+    db: Database, tenant: Tenant, client: TestClient
+) -> None:
+    """all_phone_numbers reads every stored number; a loaded resolver answers a
+    spelling no number has without a query, and still finds the stored ones."""
+    response = await client.post(
+        f"/2012-04-24/Accounts/{tenant.sid}/IncomingPhoneNumbers.json",
+        data={"PhoneNumber": "2468", "isSIP": "true", "VoiceUrl": "http://127.0.0.1:9/x"},
+        headers=tenant.auth,
+    )
+    assert response.status == 200
+    store = NumberStore(db)
+    assert "2468" in await store.all_phone_numbers()
+    resolver = Resolver(store)
+    assert await resolver.known.load(store.all_phone_numbers)
+    org = tenant.account.organization_sid
+    found = await resolver.resolve(Query("2468", Channel.VOICE, org, None))
+    assert found.outcome is Outcome.MATCHED
+    assert not resolver.known.may_exist("13579")
+    missed = await resolver.resolve(Query("13579", Channel.VOICE, org, None))
+    assert missed.outcome is Outcome.NOT_FOUND

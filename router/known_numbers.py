@@ -1,0 +1,85 @@
+"""Every stored phone number, held in memory, so the exact stage can answer "no number
+has this spelling" without asking the database.
+
+Conservative by construction: a write adds its numbers at once, a deletion leaves its
+number until the next full load, so the set may hold a number that is gone (costing one
+query) but never lacks one that exists. Until it is loaded, everything may exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class KnownNumbers:
+    """A superset of the stored phone numbers, once loaded."""
+
+    def __init__(self) -> None:
+        self._numbers: set[str] | None = None
+        self._noted: set[str] = set()
+        self._epoch = 0  # bumped when notifications may have been missed
+        self.stale = asyncio.Event()
+        self.stale.set()
+
+    @property
+    def loaded(self) -> bool:
+        return self._numbers is not None
+
+    def __len__(self) -> int:
+        return len(self._numbers or ())
+
+    def may_exist(self, spelling: str) -> bool:
+        """False only when no stored number has this spelling."""
+        return self._numbers is None or spelling in self._numbers
+
+    def note(self, phone_numbers: Iterable[str]) -> None:
+        """A committed write touched these numbers: they may exist now."""
+        changed = set(phone_numbers)
+        self._noted |= changed
+        if self._numbers is not None:
+            self._numbers |= changed
+
+    def forget(self) -> None:
+        """Writes may have gone unannounced: trust nothing until the next load."""
+        self._numbers = None
+        self._epoch += 1
+        self.stale.set()
+
+    async def load(self, fetch: Callable[[], Awaitable[Iterable[str]]]) -> bool:
+        """Read every stored number; False when a `forget` during the read spoilt it."""
+        epoch = self._epoch
+        self.stale.clear()
+        self._noted = set()
+        numbers = set(await fetch())
+        if epoch != self._epoch:
+            return False
+        self._numbers = numbers | self._noted
+        return True
+
+
+async def keep_loaded(
+    known: KnownNumbers,
+    fetch: Callable[[], Awaitable[Iterable[str]]],
+    *,
+    refresh_seconds: float = 600.0,
+    retry_seconds: float = 5.0,
+) -> None:
+    """Load at once, again whenever `forget` asks, and every `refresh_seconds` (to drop
+    deleted numbers). Runs until cancelled."""
+    while True:
+        try:
+            if await known.load(fetch):
+                log.info("known_numbers_loaded", count=len(known))
+        except Exception as error:  # the database may be down; the set stays unloaded
+            log.warning("known_numbers_load_failed", error=str(error))
+            known.stale.set()
+            await asyncio.sleep(retry_seconds)
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(known.stale.wait(), timeout=refresh_seconds)

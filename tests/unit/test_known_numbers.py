@@ -1,0 +1,93 @@
+"""The in-memory superset of stored numbers: never lacks one that exists."""
+
+from __future__ import annotations
+
+import asyncio
+
+from router.known_numbers import KnownNumbers, keep_loaded
+
+
+async def test_everything_may_exist_until_loaded() -> None:
+    """Before the first load the set answers 'maybe' for any spelling."""
+    known = KnownNumbers()
+    assert not known.loaded
+    assert known.may_exist("+15105550000")
+
+
+async def test_a_loaded_set_rules_out_numbers_it_does_not_hold() -> None:
+    """After a load only stored numbers (and noted writes) may exist."""
+    known = KnownNumbers()
+
+    async def fetch() -> list[str]:
+        return ["1234", "+15105550000"]
+
+    assert await known.load(fetch)
+    assert known.may_exist("1234")
+    assert not known.may_exist("9999")
+    known.note(["9999"])
+    assert known.may_exist("9999")
+
+
+async def test_writes_noted_during_a_load_are_kept() -> None:
+    """A number written while the load's query runs is in the set afterwards."""
+    known = KnownNumbers()
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def fetch() -> list[str]:
+        started.set()
+        await release.wait()
+        return ["1234"]
+
+    loading = asyncio.create_task(known.load(fetch))
+    await started.wait()
+    known.note(["5678"])
+    release.set()
+    assert await loading
+    assert known.may_exist("5678")
+    assert known.may_exist("1234")
+
+
+async def test_forget_during_a_load_spoils_it_and_keep_loaded_reloads() -> None:
+    """Notifications possibly missed: the running load is discarded and redone."""
+    known = KnownNumbers()
+    loads = 0
+
+    async def fetch() -> list[str]:
+        nonlocal loads
+        loads += 1
+        if loads == 1:
+            known.forget()  # the LISTEN connection dropped meanwhile
+        return [f"n{loads}"]
+
+    task = asyncio.create_task(keep_loaded(known, fetch, refresh_seconds=60))
+    for _ in range(100):
+        if known.loaded:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert loads == 2
+    assert known.may_exist("n2")
+    assert not known.may_exist("n1")
+
+
+async def test_a_failed_load_leaves_the_set_unloaded_and_retries() -> None:
+    """A database error keeps 'maybe' for everything, then loads on the next try."""
+    known = KnownNumbers()
+    attempts = 0
+
+    async def fetch() -> list[str]:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise OSError("database down")
+        return ["1234"]
+
+    task = asyncio.create_task(keep_loaded(known, fetch, retry_seconds=0.01))
+    for _ in range(100):
+        if known.loaded:
+            break
+        await asyncio.sleep(0.01)
+    task.cancel()
+    assert attempts == 2
+    assert not known.may_exist("9999")
