@@ -8,14 +8,23 @@ reproducible on a fresh machine with one command.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import random
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 import tempfile
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-import os
+from typing import Any
 
 from router import tokens
 from router.domain import Role
@@ -36,6 +45,7 @@ COLUMNS = (
     "date_created",
     "date_updated",
 )
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextlib.contextmanager
@@ -123,6 +133,36 @@ def pattern_texts(count: int, seed: int = 7) -> list[str]:
     return sorted(found)
 
 
+def pattern_hits(texts: Sequence[str], count: int, seed: int = 11) -> list[str]:
+    """Distinct dialed strings that each match one of `texts` (made by pattern_texts),
+    the pattern picked at random: inputs that reach the pattern stage and hit."""
+    rng = random.Random(seed)
+
+    def digits(low: int, high: int) -> str:
+        return "".join(rng.choices("0123456789", k=rng.randint(low, high)))
+
+    shapes: list[tuple[re.Pattern[str], Callable[[re.Match[str]], str]]] = [
+        (re.compile(r"(\d+)\.\*"), lambda m: m[1] + digits(3, 6)),
+        (re.compile(r"\^(\d+)\\d\{(\d+)\}\$"), lambda m: m[1] + digits(int(m[2]), int(m[2]))),
+        (
+            re.compile(r"\[(\d+)\](\d+)(\.+)"),
+            lambda m: rng.choice(m[1]) + m[2] + digits(len(m[3]), len(m[3])),
+        ),
+        (re.compile(r"\\\*(\d+)\.\*#"), lambda m: "*" + m[1] + digits(0, 4) + "#"),
+        (re.compile(r"\((\d+)\|(\d+)\)\\d\*"), lambda m: rng.choice(m.groups()) + digits(0, 5)),
+    ]
+    found: dict[str, None] = {}
+    for _ in range(count * 20):
+        if len(found) >= count:
+            break
+        text = rng.choice(texts)
+        for shape, example in shapes:
+            if whole := shape.fullmatch(text):
+                found[example(whole)] = None
+                break
+    return list(found)
+
+
 async def load_numbers(
     db: Database,
     tenant: Tenant,
@@ -130,8 +170,12 @@ async def load_numbers(
     numbers: int,
     patterns: int,
     voice_url: str = "http://127.0.0.1:9/r",
+    first: int = 0,
 ) -> None:
-    """Bulk-load inventory DIDs and pattern numbers (COPY; a million rows take seconds)."""
+    """Bulk-load inventory DIDs and pattern numbers (COPY; a million rows take seconds).
+
+    `first` offsets the DIDs (did(first)...) and the sids, so several calls can add
+    to one table: numbers=90_000, first=10_000 grows 10k loaded numbers to 100k."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [
         (
@@ -147,11 +191,11 @@ async def load_numbers(
             start,
             start,
         )
-        for i in range(numbers)
+        for i in range(first, first + numbers)
     ]
     rows += [
         (
-            f"PN{numbers + i:032x}",
+            f"PN{first + numbers + i:032x}",
             tenant.account_sid,
             tenant.organization_sid,
             text,
@@ -168,3 +212,164 @@ async def load_numbers(
     async with db.connection() as conn:
         await conn.copy_records_to_table("incoming_numbers", records=rows, columns=COLUMNS)
         await conn.execute("ANALYZE incoming_numbers")
+
+
+# --- processes, ports and reports (added for the ingress and callbacks benchmarks) -----
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def load_average() -> tuple[float, float, float]:
+    """The 1, 5 and 15 minute load averages (the machine is shared: note them)."""
+    one, five, fifteen = os.getloadavg()
+    return round(one, 2), round(five, 2), round(fifteen, 2)
+
+
+@contextlib.contextmanager
+def server_process(
+    argv: Sequence[str],
+    *,
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+    quiet: bool = True,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `argv` (from the repository root) until the block ends; wait until
+    `ready_url` answers 200 first. Stopped with SIGTERM (then SIGKILL) by its pid."""
+    output = subprocess.DEVNULL if quiet else None
+    process = subprocess.Popen(
+        list(argv),
+        cwd=REPO_ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=output,
+        stderr=output,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while not _answers(ready_url):
+            if process.poll() is not None:
+                raise RuntimeError(f"{argv[:4]} exited with {process.returncode} before ready")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{argv[:4]} not ready at {ready_url} after {timeout:.0f} s")
+            time.sleep(0.1)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback URL)
+            return int(response.status) == 200
+    except (OSError, ValueError):
+        return False
+
+
+def router_process(
+    dsn: str, *, port: int, gateway_token: str, env: dict[str, str] | None = None
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """`python -m router serve` on 127.0.0.1:`port` against `dsn`, logging warnings only."""
+    settings = {
+        "ROUTER_DATABASE_URL": dsn,
+        "ROUTER_HOST": "127.0.0.1",
+        "ROUTER_PORT": str(port),
+        "ROUTER_GATEWAY_TOKEN": gateway_token,
+        "ROUTER_LOG_LEVEL": "warning",
+        "ROUTER_LOG_FORMAT": "json",
+    }
+    return server_process(
+        [sys.executable, "-m", "router", "serve"],
+        ready_url=f"http://127.0.0.1:{port}/readyz",
+        env={**settings, **(env or {})},
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a benchmark's table: a figure, its same-run baseline and target."""
+
+    figure: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    target: str = ""  # e.g. ">= 0.50 (ratio)" or "< 10 ms"
+    met: bool | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.value / self.baseline if self.baseline else None
+
+
+def print_table(title: str, rows: Sequence[Row]) -> None:
+    """figure | value | baseline | ratio | target | met?"""
+    header = ("figure", "value", "baseline", "ratio", "target", "met?")
+    lines = [
+        (
+            row.figure,
+            _quantity(row.value, row.unit),
+            "" if row.baseline is None else _quantity(row.baseline, row.unit),
+            "" if row.ratio is None else f"{row.ratio:.2f}",
+            row.target,
+            {True: "yes", False: "NO", None: ""}[row.met],
+        )
+        for row in rows
+    ]
+    widths = [max(len(cells[i]) for cells in [header, *lines]) for i in range(len(header))]
+    print(f"\n{title}  (load average {' '.join(map(str, load_average()))})")
+    for cells in [header, *lines]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)))
+
+
+def _quantity(value: float, unit: str) -> str:
+    return f"{value:,.0f} {unit}" if abs(value) >= 100 else f"{value:,.2f} {unit}"
+
+
+def write_json(path: Path, benchmark: str, rows: Sequence[Row], details: Any = None) -> None:
+    """The table (and details) as JSON for benchmarks/quick.py."""
+    payload = {
+        "benchmark": benchmark,
+        "load_average": load_average(),
+        "rows": [{**asdict(row), "ratio": row.ratio} for row in rows],
+        "details": details,
+    }
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
+    """Sample process `pid` with py-spy (`pip install py-spy`) for `seconds`: a flame
+    graph for an .svg `out`, collapsed stacks (for profile_shares) for a .txt one.
+    Stop it early with SIGINT; it writes its output either way."""
+    argv = ["py-spy", "record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))]
+    argv += ["-o", str(out)] + (["--format", "raw"] if out.suffix == ".txt" else [])
+    spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)  # attached
+    return spy
+
+
+def profile_shares(raw: Path, functions: Sequence[str]) -> dict[str, Any]:
+    """From py-spy collapsed stacks: the share of on-CPU samples under each of
+    `functions` (qualified names as py-spy prints them, e.g. `Resolver.resolve`)."""
+    total = 0
+    under = dict.fromkeys(functions, 0)
+    for line in raw.read_text(encoding="utf-8").splitlines():
+        stack, _, count = line.rpartition(" ")
+        names = {frame.split(" (", 1)[0] for frame in stack.split(";")}
+        total += int(count)
+        for name in functions:
+            if name in names:
+                under[name] += int(count)
+    return {
+        "samples": total,
+        "shares": {name: round(n / total, 3) if total else 0.0 for name, n in under.items()},
+    }
