@@ -357,19 +357,49 @@ def py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
     return spy
 
 
+# Leaf frames of threads waiting for work, which py-spy does not always see as idle.
+IDLE_LEAVES = frozenset({"_worker", "EpollSelector.select"})
+
+
 def profile_shares(raw: Path, functions: Sequence[str]) -> dict[str, Any]:
-    """From py-spy collapsed stacks: the share of on-CPU samples under each of
+    """From py-spy collapsed stacks: the share of busy samples (idle-waiting leaves
+    such as the event loop's epoll and an executor's queue left out) under each of
     `functions` (qualified names as py-spy prints them, e.g. `Resolver.resolve`)."""
-    total = 0
+    busy = idle = 0
     under = dict.fromkeys(functions, 0)
     for line in raw.read_text(encoding="utf-8").splitlines():
         stack, _, count = line.rpartition(" ")
-        names = {frame.split(" (", 1)[0] for frame in stack.split(";")}
-        total += int(count)
+        frames = [frame.split(" (", 1)[0] for frame in stack.split(";")]
+        if frames[-1] in IDLE_LEAVES:
+            idle += int(count)
+            continue
+        busy += int(count)
+        names = set(frames)
         for name in functions:
             if name in names:
                 under[name] += int(count)
     return {
-        "samples": total,
-        "shares": {name: round(n / total, 3) if total else 0.0 for name, n in under.items()},
+        "samples": busy,
+        "idle_samples": idle,
+        "shares": {name: round(n / busy, 3) if busy else 0.0 for name, n in under.items()},
     }
+
+
+def fsync_ms(samples: int = 50) -> float:
+    """Median time of one 8 kB write + fdatasync in /tmp (where the benchmark clusters
+    live): the floor under every durable commit. Shared disks vary by 10-50x over an
+    hour, so durable-write benchmarks report it with their figures."""
+    fd, name = tempfile.mkstemp(prefix="router-bench-fsync-", dir="/tmp")
+    block = b"\0" * 8192
+    timings = []
+    try:
+        for _ in range(samples):
+            os.lseek(fd, 0, os.SEEK_SET)
+            started = time.perf_counter()
+            os.write(fd, block)
+            os.fdatasync(fd)
+            timings.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        os.unlink(name)
+    return round(sorted(timings)[len(timings) // 2] * 1e3, 3)

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = config.load(args.config, overrides=_overrides(args))
         logging.configure(settings)
-        return int(asyncio.run(args.command(settings, args)))
+        return int(_run(args.command(settings, args)))
     except RouterError as error:
         print(f"router: {error.message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _run(main_coroutine: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop where it is installed (it is a dependency on Linux and macOS)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        return asyncio.run(main_coroutine)
+    return uvloop.run(main_coroutine)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -249,7 +249,10 @@ class Resolver:
         generation = self._generation
         found = await self._source.pattern_numbers(organization)
         entries = [patterns.PatternEntry(n.sid, n.phone_number, n.date_created) for n in found]
-        matcher = patterns.OrgMatcher(
+        # Compiling thousands of patterns takes a second or more: in a thread, so the
+        # event loop keeps answering other calls meanwhile.
+        matcher = await asyncio.to_thread(
+            patterns.OrgMatcher,
             entries,
             timeout_s=self._match_timeout,
             previous=previous.matcher if previous else None,

@@ -1,8 +1,9 @@
-"""Group commit: concurrent writers share one statement and one commit.
+"""Batching of concurrent database work: group commit for writes, one query for many
+lookups.
 
-Each caller awaits its own result. While a batch is being written, new items
+Each caller awaits its own result. While a batch is being processed, new items
 queue up and go together in the next one, so under load many events cost one
-round trip and one fsync, and an idle system adds no delay at all.
+round trip (and, for writes, one fsync), and an idle system adds no delay at all.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-class GroupCommitter(Generic[Item, Result]):
+class Batcher(Generic[Item, Result]):
     """Runs `write(items) -> results` (same order) for items submitted concurrently."""
 
     def __init__(

@@ -11,7 +11,7 @@ from router.callbacks import callback_request, is_accepted_after
 from router.domain import CallStatus, new_sid
 from router.errors import Conflict, NotFound
 from router.store import rows
-from router.store.batching import GroupCommitter
+from router.store.batching import Batcher
 from router.store.postgres import Database, sql
 
 RESPONSE_BODY_LIMIT = 2048
@@ -63,7 +63,7 @@ class CallbackStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._settles: GroupCommitter[_Settle, bool] = GroupCommitter(self._settle_batch)
+        self._settles: Batcher[_Settle, bool] = Batcher(self._settle_batch)
 
     async def accept_status(
         self, call_sid: str, status: CallStatus, details: Mapping[str, str], *, now: datetime

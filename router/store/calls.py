@@ -8,7 +8,7 @@ from typing import Any
 
 from router.domain import Call, IncomingNumber
 from router.store import rows
-from router.store.batching import GroupCommitter
+from router.store.batching import Batcher
 from router.store.postgres import Database, sql
 
 
@@ -17,7 +17,7 @@ class CallStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._calls: GroupCommitter[tuple[Call, dict[str, Any]], dict[str, Any]] = GroupCommitter(
+        self._calls: Batcher[tuple[Call, dict[str, Any]], dict[str, Any]] = Batcher(
             self._insert_calls
         )
 

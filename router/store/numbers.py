@@ -22,6 +22,7 @@ from router.domain import (
 )
 from router.errors import Conflict, NotAvailable, NotFound
 from router.store import rows
+from router.store.batching import Batcher
 from router.store.postgres import Connection, Database, notify_numbers_changed, sql
 
 _SORT_COLUMNS = {"date_created", "phone_number", "friendly_name"}
@@ -32,6 +33,7 @@ class NumberStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._lookups: Batcher[tuple[str, ...], list[IncomingNumber]] = Batcher(self._lookup_batch)
 
     async def provision(
         self, account_sid: str, organization_sid: str, owners: set[str], request: NumberRequest
@@ -63,9 +65,20 @@ class NumberStore:
         return await self._get_existing(account_sid, sid)
 
     async def numbers_by_spellings(self, spellings: Sequence[str]) -> list[IncomingNumber]:
-        """Every number (any organization) stored under one of the spellings."""
-        found = await self.db.fetch("numbers_by_spellings", list(spellings))
-        return [rows.incoming_number(r) for r in found]
+        """Every number (any organization) stored under one of the spellings.
+
+        Concurrent lookups share one query (a busy router asks once per batch)."""
+        return await self._lookups.submit(tuple(spellings))
+
+    async def _lookup_batch(self, batch: Sequence[tuple[str, ...]]) -> list[list[IncomingNumber]]:
+        wanted = sorted({spelling for spellings in batch for spelling in spellings})
+        found = [
+            rows.incoming_number(r) for r in await self.db.fetch("numbers_by_spellings", wanted)
+        ]
+        by_spelling: dict[str, list[IncomingNumber]] = {}
+        for number in found:
+            by_spelling.setdefault(number.phone_number, []).append(number)
+        return [[n for s in spellings for n in by_spelling.get(s, ())] for spellings in batch]
 
     async def pattern_numbers(self, organization_sid: str) -> list[IncomingNumber]:
         """The organization's pattern numbers (SPEC 3.3 candidates)."""

@@ -69,7 +69,11 @@ class Database:
         """Open a pool; raise Unavailable if the server cannot be reached."""
         try:
             pool = await asyncpg.create_pool(
-                dsn, min_size=min_size, max_size=max_size, init=_init_connection
+                dsn,
+                min_size=min_size,
+                max_size=max_size,
+                init=_init_connection,
+                reset=_keep_session,
             )
         except _UNAVAILABLE as error:
             raise Unavailable(f"Database unreachable: {type(error).__name__}") from error
@@ -159,6 +163,12 @@ def translate_unavailable() -> Any:
         if str(getattr(error, "sqlstate", "") or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
             raise Unavailable(f"Database unavailable: {type(error).__name__}") from error
         raise
+
+
+async def _keep_session(conn: Connection) -> None:
+    """No reset query when a connection returns to the pool: pooled connections never
+    change session state (no SET, LISTEN or session locks; migrations lock per
+    transaction), and the default reset costs a round trip per request."""
 
 
 async def _init_connection(conn: Connection) -> None:

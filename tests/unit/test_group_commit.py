@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from router.store.batching import GroupCommitter
+from router.store.batching import Batcher
 
 
 async def test_concurrent_items_share_a_write_and_get_their_own_results() -> None:
@@ -19,7 +19,7 @@ async def test_concurrent_items_share_a_write_and_get_their_own_results() -> Non
         await asyncio.sleep(0.01)
         return [item * 10 for item in items]
 
-    committer: GroupCommitter[int, int] = GroupCommitter(write)
+    committer: Batcher[int, int] = Batcher(write)
     results = await asyncio.gather(*(committer.submit(i) for i in range(50)))
     assert results == [i * 10 for i in range(50)]
     assert sorted(i for batch in writes for i in batch) == list(range(50))
@@ -34,7 +34,7 @@ async def test_a_lone_item_is_written_at_once() -> None:
         calls.append(items)
         return [item.upper() for item in items]
 
-    committer: GroupCommitter[str, str] = GroupCommitter(write)
+    committer: Batcher[str, str] = Batcher(write)
     assert await committer.submit("a") == "A"
     assert await committer.submit("b") == "B"
     assert [list(c) for c in calls] == [["a"], ["b"]]
@@ -51,7 +51,7 @@ async def test_a_failed_write_fails_every_waiter_of_that_batch_only() -> None:
             raise RuntimeError("database down")
         return list(items)
 
-    committer: GroupCommitter[int, int] = GroupCommitter(write)
+    committer: Batcher[int, int] = Batcher(write)
     outcomes = await asyncio.gather(
         *(committer.submit(i) for i in range(3)), return_exceptions=True
     )
@@ -69,7 +69,7 @@ async def test_batches_never_exceed_the_limit(max_batch: int) -> None:
         await asyncio.sleep(0)
         return list(items)
 
-    committer: GroupCommitter[int, int] = GroupCommitter(write, max_batch=max_batch)
+    committer: Batcher[int, int] = Batcher(write, max_batch=max_batch)
     await asyncio.gather(*(committer.submit(i) for i in range(10)))
     assert max(sizes) <= max_batch
     assert sum(sizes) == 10
