@@ -61,7 +61,7 @@ class Settings:
     callbacks_poll_interval_seconds: float = 1.0
     callbacks_lease_seconds: float = 60.0
     callbacks_concurrency: int = 64
-    callbacks_per_host_limit: int = 8
+    callbacks_per_host_limit: int = 32
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}

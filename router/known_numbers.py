@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
@@ -76,6 +77,9 @@ async def keep_loaded(
         try:
             if await known.load(fetch):
                 log.info("known_numbers_loaded", count=len(known))
+                # What exists now lives long (the set, the stores, the matchers): keep it
+                # out of the collector's full passes, which otherwise stall routing.
+                gc.freeze()
         except Exception as error:  # the database may be down; the set stays unloaded
             log.warning("known_numbers_load_failed", error=str(error))
             known.stale.set()

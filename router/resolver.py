@@ -113,6 +113,7 @@ class _OrgPatterns:
     matcher: patterns.OrgMatcher
     by_sid: dict[str, IncomingNumber]
     built_at: float
+    signature: frozenset[patterns.PatternEntry]  # what the matcher was built from
     stale: bool = False
 
 
@@ -249,15 +250,21 @@ class Resolver:
         generation = self._generation
         found = await self._source.pattern_numbers(organization)
         entries = [patterns.PatternEntry(n.sid, n.phone_number, n.date_created) for n in found]
-        # Compiling thousands of patterns takes a second or more: in a thread, so the
-        # event loop keeps answering other calls meanwhile.
-        matcher = await asyncio.to_thread(
-            patterns.OrgMatcher,
-            entries,
-            timeout_s=self._match_timeout,
-            previous=previous.matcher if previous else None,
-        )
-        built = _OrgPatterns(matcher, {n.sid: n for n in found}, self._clock())
+        signature = frozenset(entries)
+        if previous is not None and previous.signature == signature:
+            # Same patterns (a TTL refresh, or a change of settings only): keep the
+            # matcher, take the numbers' fresh settings.
+            matcher = previous.matcher
+        else:
+            # Compiling thousands of patterns takes a second or more: in a thread, so
+            # the event loop keeps answering other calls meanwhile.
+            matcher = await asyncio.to_thread(
+                patterns.OrgMatcher,
+                entries,
+                timeout_s=self._match_timeout,
+                previous=previous.matcher if previous else None,
+            )
+        built = _OrgPatterns(matcher, {n.sid: n for n in found}, self._clock(), signature)
         # An invalidation during the read leaves the result usable once, never cached fresh.
         built.stale = generation != self._generation
         self._orgs[organization] = built

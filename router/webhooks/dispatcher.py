@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -68,6 +69,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._in_flight: dict[asyncio.Task[None], str] = {}
+        self._sending: Counter[str] = Counter()  # hosts with a request in flight
         self._loop_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -95,6 +97,7 @@ class Dispatcher:
             for callback in claimed:
                 task = asyncio.create_task(self._deliver(callback), name=f"callback-{callback.id}")
                 self._in_flight[task] = callback.host
+                self._sending[callback.host] += 1
                 task.add_done_callback(self._finished)
             if claimed and len(self._in_flight) < self._concurrency:
                 continue  # more may be due right away
@@ -109,7 +112,7 @@ class Dispatcher:
             return await self._store.claim(
                 free,
                 lease_seconds=self._lease_seconds,
-                in_flight_hosts=list(self._in_flight.values()),
+                in_flight_hosts=list(self._sending.elements()),
                 per_host_limit=self._per_host_limit,
             )
         except Unavailable as error:
@@ -124,7 +127,13 @@ class Dispatcher:
 
     async def _deliver(self, callback: ClaimedCallback) -> None:
         attempted_at = datetime.now(UTC)
-        status, retry_after, attempt = await self._send(callback, attempted_at)
+        try:
+            status, retry_after, attempt = await self._send(callback, attempted_at)
+        finally:
+            # The host's slot is free once it answered; settling needs no slot (the
+            # claim query keeps each call's order by itself).
+            self._sending[callback.host] -= 1
+            self._wake.set()
         decision = self._policy.decide(
             callback.attempts + 1, status=status, retry_after=retry_after
         )
