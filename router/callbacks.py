@@ -12,6 +12,8 @@ from router.domain import Call, CallStatus, IncomingNumber
 from router.rcml_params import voice_params
 
 CALLBACK_SOURCE = "call-progress-events"
+# Nothing follows these (but the same status again, which is a repeat): the store's
+# accept_call_status function applies the rule under the call's row lock.
 TERMINAL = frozenset(
     {
         CallStatus.COMPLETED,
@@ -77,8 +79,3 @@ def host_of(url: str) -> str:
     """host:port of a URL, the unit of per-endpoint fairness."""
     parts = urlsplit(url)
     return f"{parts.hostname or ''}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
-
-
-def is_accepted_after(current: CallStatus, new: CallStatus) -> bool:
-    """A status may follow any non-terminal one; nothing follows a terminal status."""
-    return current not in TERMINAL or current == new

@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from router.callbacks import callback_request, is_accepted_after
-from router.domain import CallStatus, new_sid
+import asyncpg
+
+from router.callbacks import TERMINAL, callback_request
+from router.domain import CallStatus, IncomingNumber, NumberType, new_sid
 from router.errors import Conflict, NotFound
 from router.store import rows
 from router.store.batching import Batcher
@@ -58,6 +60,24 @@ def _stored_body(body: str | None) -> str | None:
     return None if body is None else body[:RESPONSE_BODY_LIMIT].replace("\x00", "")
 
 
+def _callback_settings(row: Any) -> IncomingNumber | None:
+    """The parts of the call's number a status callback needs (None: number deleted)."""
+    if not row["has_number"]:
+        return None
+    return IncomingNumber(
+        sid=row["number_sid"],
+        account_sid=row["account_sid"],
+        organization_sid=row["organization_sid"],
+        phone_number=row["to_number"],
+        friendly_name="",
+        api_version=row["api_version"],
+        number_type=NumberType.SIP,
+        pure_sip=False,
+        status_callback=row["status_callback"],
+        status_callback_method=row["status_callback_method"],
+    )
+
+
 class CallbackStore:
     """Accepting status events, and claiming and settling their callbacks."""
 
@@ -68,48 +88,46 @@ class CallbackStore:
     async def accept_status(
         self, call_sid: str, status: CallStatus, details: Mapping[str, str], *, now: datetime
     ) -> bool:
-        """In one transaction: record the status, update the call and queue its callback
-        with the next SequenceNumber. False when this status was already reported."""
-        async with self.db.transaction() as conn:
-            row = await conn.fetchrow(sql("lock_call"), call_sid)
+        """Record the status, update the call and queue its callback with the next
+        SequenceNumber, all in one transaction (the accept_call_status function: one
+        round trip). False when this status was already reported."""
+        async with self.db.connection() as conn:
+            row = await conn.fetchrow(sql("call_for_status"), call_sid)
             if row is None:
                 raise NotFound(f"Call {call_sid} was not found.", param="CallSid")
-            call = rows.call(row)
-            if (
-                await conn.fetchval(sql("insert_call_event"), call_sid, status.value, dict(details))
-                is None
-            ):
-                return False
-            if not is_accepted_after(call.status, status):
-                raise Conflict(
-                    f"Call {call_sid} is already {call.status.value}; CallStatus {status.value}"
-                    " cannot follow it.",
-                    param="CallStatus",
-                )
-            await conn.execute(sql("set_call_status"), call_sid, status.value)
-            number_row = await conn.fetchrow(sql("get_number_by_sid"), call.number_sid)
-            number = rows.incoming_number(number_row) if number_row else None
-            if number is None or not number.status_callback:
-                return True
-            sequence = await conn.fetchval(sql("take_sequence_number"), call_sid)
+            # SequenceNumber is filled in by the function, under the call's row lock.
             request = callback_request(
-                call, number, status, details, sequence_number=sequence, timestamp=now
+                rows.call(row),
+                _callback_settings(row),
+                status,
+                details,
+                sequence_number=-1,
+                timestamp=now,
             )
-            assert request is not None
-            await conn.execute(
-                sql("insert_callback"),
-                call_sid,
-                sequence,
-                status.value,
-                call.account_sid,
-                request.url,
-                request.method,
-                request.host,
-                request.params,
-                new_sid("DL"),
-            )
-            await conn.execute(sql("notify_callbacks_ready"))
-        return True
+            try:
+                outcome = await conn.fetchval(
+                    sql("accept_status"),
+                    call_sid,
+                    status.value,
+                    dict(details),
+                    [s.value for s in TERMINAL],
+                    request and request.url,
+                    request and request.method,
+                    request and request.host,
+                    request and request.params,
+                    new_sid("DL"),
+                )
+            except asyncpg.PostgresError as error:
+                if getattr(error, "sqlstate", None) != "RT409":
+                    raise
+                raise Conflict(
+                    f"Call {call_sid} is already {error.args[0] if error.args else 'ended'};"
+                    f" CallStatus {status.value} cannot follow it.",
+                    param="CallStatus",
+                ) from error
+        if outcome == "not_found":
+            raise NotFound(f"Call {call_sid} was not found.", param="CallSid")
+        return bool(outcome == "accepted")
 
     async def claim(
         self,

@@ -1,1 +1,0 @@
-SELECT * FROM calls WHERE sid = $1 FOR UPDATE

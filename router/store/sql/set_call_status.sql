@@ -1,1 +1,0 @@
-UPDATE calls SET status = $2, date_updated = now() WHERE sid = $1
