@@ -73,7 +73,7 @@ TOKEN = "bench-gateway-token"
 STATUSES = ("ringing", "in-progress", "completed")
 TARGET_PER_SECOND = 2000.0
 DEFAULT_CONCURRENCY = 64  # router's callbacks_concurrency default
-DEFAULT_PER_HOST = 8  # router's callbacks_per_host_limit default
+DEFAULT_PER_HOST = 32  # router's callbacks_per_host_limit default
 
 
 @dataclass(frozen=True)
