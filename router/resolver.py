@@ -38,6 +38,8 @@ class NumberSource(Protocol):
 
     async def all_phone_numbers(self) -> list[str]: ...
 
+    async def pattern_version(self, organization_sid: str) -> str: ...
+
 
 class Outcome(enum.StrEnum):
     MATCHED = "matched"
@@ -114,6 +116,7 @@ class _OrgPatterns:
     by_sid: dict[str, IncomingNumber]
     built_at: float
     signature: frozenset[patterns.PatternEntry]  # what the matcher was built from
+    version: str  # the store's fingerprint of those numbers when they were read
     stale: bool = False
 
 
@@ -241,6 +244,14 @@ class Resolver:
             current = self._orgs.get(organization)
             if current is not None and not self._expired(current):
                 return current
+            if current is not None and not current.stale:
+                # Only the TTL ran out (no notification): a fingerprint query tells
+                # whether anything changed, instead of re-reading every pattern.
+                generation = self._generation
+                version = await self._source.pattern_version(organization)
+                if version == current.version and generation == self._generation:
+                    current.built_at = self._clock()
+                    return current
             return await self._build(organization, current)
 
     def _expired(self, org: _OrgPatterns) -> bool:
@@ -248,6 +259,7 @@ class Resolver:
 
     async def _build(self, organization: str, previous: _OrgPatterns | None) -> _OrgPatterns:
         generation = self._generation
+        version = await self._source.pattern_version(organization)
         found = await self._source.pattern_numbers(organization)
         entries = [patterns.PatternEntry(n.sid, n.phone_number, n.date_created) for n in found]
         signature = frozenset(entries)
@@ -264,7 +276,7 @@ class Resolver:
                 timeout_s=self._match_timeout,
                 previous=previous.matcher if previous else None,
             )
-        built = _OrgPatterns(matcher, {n.sid: n for n in found}, self._clock(), signature)
+        built = _OrgPatterns(matcher, {n.sid: n for n in found}, self._clock(), signature, version)
         # An invalidation during the read leaves the result usable once, never cached fresh.
         built.stale = generation != self._generation
         self._orgs[organization] = built

@@ -85,6 +85,10 @@ class NumberStore:
         found = await self.db.fetch("pattern_numbers", organization_sid)
         return [n for n in map(rows.incoming_number, found) if patterns.is_pattern(n.phone_number)]
 
+    async def pattern_version(self, organization_sid: str) -> str:
+        """A fingerprint of the organization's pattern numbers (see the SQL)."""
+        return str(await self.db.fetchval("pattern_version", organization_sid))
+
     async def all_phone_numbers(self) -> list[str]:
         """Every stored phone number (COPY: a million take about a second)."""
         buffer = io.BytesIO()

@@ -506,3 +506,34 @@ async def test_known_numbers_load_every_stored_number_and_rule_out_the_rest(
     assert not resolver.known.may_exist("13579")
     missed = await resolver.resolve(Query("13579", Channel.VOICE, org, None))
     assert missed.outcome is Outcome.NOT_FOUND
+
+
+async def test_ttl_refresh_keeps_an_unchanged_matcher_and_rebuilds_a_changed_one(
+    db: Database, tenant: Tenant, client: TestClient
+) -> None:
+    """When only the TTL ran out, the matcher is kept if the org's patterns did not
+    change, and rebuilt (new answer) if they did, even with no notification."""
+    response = await client.post(
+        f"/2012-04-24/Accounts/{tenant.sid}/IncomingPhoneNumbers.json",
+        data={"PhoneNumber": "55.*", "isSIP": "true", "VoiceUrl": "http://127.0.0.1:9/a"},
+        headers=tenant.auth,
+    )
+    assert response.status == 200
+    org = tenant.account.organization_sid
+    resolver = Resolver(NumberStore(db), cache_ttl=0.05)
+    query = Query("5512", Channel.VOICE, org, None)
+    assert (await resolver.resolve(query)).number.voice_url == "http://127.0.0.1:9/a"  # type: ignore[union-attr]
+    matcher = resolver._orgs[org].matcher
+    await asyncio.sleep(0.1)
+    await resolver.resolve(Query("5513", Channel.VOICE, org, None))
+    assert resolver._orgs[org].matcher is matcher
+
+    async with db.connection() as conn:  # a change whose notification was lost
+        await conn.execute(
+            "UPDATE incoming_numbers SET voice_url = 'http://127.0.0.1:9/b',"
+            " date_updated = clock_timestamp() WHERE phone_number = '55.*'"
+        )
+    await asyncio.sleep(0.1)
+    answer = await resolver.resolve(Query("5514", Channel.VOICE, org, None))
+    assert answer.number is not None
+    assert answer.number.voice_url == "http://127.0.0.1:9/b"
