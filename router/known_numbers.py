@@ -57,7 +57,8 @@ class KnownNumbers:
         epoch = self._epoch
         self.stale.clear()
         self._noted = set()
-        numbers = set(await fetch())
+        fetched = await fetch()
+        numbers = await asyncio.to_thread(set, fetched)  # a million strings: off the loop
         if epoch != self._epoch:
             return False
         self._numbers = numbers | self._noted
