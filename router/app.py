@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -115,13 +114,14 @@ def _routing_context(settings: Settings) -> Context:
             resolver.clear,
         )
         listener.start()
+        stop = asyncio.Event()
         known = asyncio.create_task(
-            keep_loaded(resolver.known, app[NUMBERS].all_phone_numbers), name="known-numbers"
+            keep_loaded(resolver.known, app[NUMBERS].all_phone_numbers, stop),
+            name="known-numbers",
         )
         yield
-        known.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await known
+        stop.set()
+        await known
         await listener.stop()
 
     return context

@@ -68,23 +68,37 @@ class KnownNumbers:
 async def keep_loaded(
     known: KnownNumbers,
     fetch: Callable[[], Awaitable[Iterable[str]]],
+    stop: asyncio.Event,
     *,
     refresh_seconds: float = 600.0,
     retry_seconds: float = 5.0,
 ) -> None:
     """Load at once, again whenever `forget` asks, and every `refresh_seconds` (to drop
-    deleted numbers). Runs until cancelled."""
-    while True:
+    deleted numbers), until `stop` is set. Stopping waits for a load in progress rather
+    than cancelling it: a query cancelled mid-COPY can leave its pooled connection
+    unusable."""
+    while not stop.is_set():
+        delay = refresh_seconds
         try:
             if await known.load(fetch):
                 log.info("known_numbers_loaded", count=len(known))
-                # What exists now lives long (the set, the stores, the matchers): keep it
-                # out of the collector's full passes, which otherwise stall routing.
+                # What exists now lives long (the set, the stores, the matchers): keep
+                # it out of the collector's full passes, which otherwise stall routing.
                 gc.freeze()
         except Exception as error:  # the database may be down; the set stays unloaded
             log.warning("known_numbers_load_failed", error=str(error))
             known.stale.set()
-            await asyncio.sleep(retry_seconds)
-            continue
+            delay = retry_seconds
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(known.stale.wait(), timeout=refresh_seconds)
+            async with asyncio.timeout(delay if known.loaded else retry_seconds):
+                await _first_of(stop, known.stale)
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    """Return when any of the events is set."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

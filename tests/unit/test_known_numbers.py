@@ -60,12 +60,14 @@ async def test_forget_during_a_load_spoils_it_and_keep_loaded_reloads() -> None:
             known.forget()  # the LISTEN connection dropped meanwhile
         return [f"n{loads}"]
 
-    task = asyncio.create_task(keep_loaded(known, fetch, refresh_seconds=60))
+    stop = asyncio.Event()
+    task = asyncio.create_task(keep_loaded(known, fetch, stop, refresh_seconds=60))
     for _ in range(100):
         if known.loaded:
             break
         await asyncio.sleep(0.01)
-    task.cancel()
+    stop.set()
+    await asyncio.wait_for(task, 5)  # stopping ends the loop without cancelling it
     assert loads == 2
     assert known.may_exist("n2")
     assert not known.may_exist("n1")
@@ -83,11 +85,13 @@ async def test_a_failed_load_leaves_the_set_unloaded_and_retries() -> None:
             raise OSError("database down")
         return ["1234"]
 
-    task = asyncio.create_task(keep_loaded(known, fetch, retry_seconds=0.01))
+    stop = asyncio.Event()
+    task = asyncio.create_task(keep_loaded(known, fetch, stop, retry_seconds=0.01))
     for _ in range(100):
         if known.loaded:
             break
         await asyncio.sleep(0.01)
-    task.cancel()
+    stop.set()
+    await asyncio.wait_for(task, 5)
     assert attempts == 2
     assert not known.may_exist("9999")
