@@ -44,24 +44,38 @@ class CallbackRequest:
     params: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class CallbackSettings:
+    """What a status callback needs from the call's number."""
+
+    url: str | None
+    method: str
+    api_version: str
+
+    @classmethod
+    def of(cls, number: IncomingNumber) -> CallbackSettings:
+        return cls(number.status_callback, number.status_callback_method, number.api_version)
+
+
 def callback_request(
     call: Call,
-    number: IncomingNumber | None,
+    settings: CallbackSettings | None,
     status: CallStatus,
     details: Mapping[str, str],
     *,
     sequence_number: int,
     timestamp: datetime,
 ) -> CallbackRequest | None:
-    """The callback a status fires, or None when the number has no StatusCallback."""
-    if number is None or not number.status_callback:
+    """The callback a status fires, or None when the number (gone, or without a
+    StatusCallback) asks for none."""
+    if settings is None or not settings.url:
         return None
     params = voice_params(
         call_sid=call.sid,
         account_sid=call.account_sid,
         from_=call.from_number,
         to=call.to_number,
-        api_version=number.api_version,
+        api_version=settings.api_version,
         caller_name=call.caller_name,
         forwarded_from=call.forwarded_from,
         sip_headers=call.sip_headers,
@@ -71,8 +85,7 @@ def callback_request(
     params["Timestamp"] = format_datetime(timestamp.astimezone(UTC), usegmt=False)
     params["SequenceNumber"] = str(sequence_number)
     params["CallbackSource"] = CALLBACK_SOURCE
-    url = number.status_callback
-    return CallbackRequest(url, number.status_callback_method, host_of(url), params)
+    return CallbackRequest(settings.url, settings.method, host_of(settings.url), params)
 
 
 def host_of(url: str) -> str:

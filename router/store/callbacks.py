@@ -9,8 +9,8 @@ from typing import Any
 
 import asyncpg
 
-from router.callbacks import TERMINAL, callback_request
-from router.domain import CallStatus, IncomingNumber, NumberType, new_sid
+from router.callbacks import TERMINAL, CallbackSettings, callback_request
+from router.domain import CallStatus, new_sid
 from router.errors import Conflict, NotFound
 from router.store import rows
 from router.store.batching import Batcher
@@ -60,21 +60,12 @@ def _stored_body(body: str | None) -> str | None:
     return None if body is None else body[:RESPONSE_BODY_LIMIT].replace("\x00", "")
 
 
-def _callback_settings(row: Any) -> IncomingNumber | None:
-    """The parts of the call's number a status callback needs (None: number deleted)."""
+def _callback_settings(row: Any) -> CallbackSettings | None:
+    """The call's number's status callback settings (None: the number is gone)."""
     if not row["has_number"]:
         return None
-    return IncomingNumber(
-        sid=row["number_sid"],
-        account_sid=row["account_sid"],
-        organization_sid=row["organization_sid"],
-        phone_number=row["to_number"],
-        friendly_name="",
-        api_version=row["api_version"],
-        number_type=NumberType.SIP,
-        pure_sip=False,
-        status_callback=row["status_callback"],
-        status_callback_method=row["status_callback_method"],
+    return CallbackSettings(
+        row["status_callback"], row["status_callback_method"], row["api_version"]
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from router.callbacks import CallbackRequest, callback_request
+from router.callbacks import CallbackRequest, CallbackSettings, callback_request
 from router.domain import Call, CallStatus, IncomingNumber, NumberType
 
 CALL_SID = "CA" + "c" * 32
@@ -73,7 +73,7 @@ def build(
 ) -> CallbackRequest:
     request = callback_request(
         the_call or call(),
-        the_number or number(),
+        CallbackSettings.of(the_number or number()),
         status,
         details or {},
         sequence_number=sequence_number,
@@ -201,7 +201,12 @@ def test_no_status_callback_fires_nothing(status_callback: str | None) -> None:
     """A number without StatusCallback yields no request."""
     the_number = number(status_callback=status_callback)
     request = callback_request(
-        call(), the_number, CallStatus.COMPLETED, OPTIONAL, sequence_number=0, timestamp=WHEN
+        call(),
+        CallbackSettings.of(the_number),
+        CallStatus.COMPLETED,
+        OPTIONAL,
+        sequence_number=0,
+        timestamp=WHEN,
     )
     assert request is None
 
