@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.resolver import Resolution, TraceStep
+from router.resolver import Resolution
 from router.routing import Decision, Outcome
 
 STATUS = {
@@ -61,19 +61,6 @@ def _match(resolution: Resolution) -> dict[str, Any] | None:
     if resolution.how is None:
         return None
     return {"how": resolution.how, "spelling": resolution.spelling, "pattern": resolution.pattern}
-
-
-def trace(steps: tuple[TraceStep, ...]) -> list[dict[str, Any]]:
-    return [
-        {
-            "stage": step.stage,
-            "spelling": step.spelling,
-            "pattern": step.pattern,
-            "result": step.result,
-            "number_sid": step.number_sid,
-        }
-        for step in steps
-    ]
 
 
 def status_of(body: dict[str, Any]) -> int:
