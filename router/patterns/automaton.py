@@ -238,23 +238,26 @@ def _emit_sequence(nodes: list[_Node], *, at_start: bool, at_end: bool) -> tuple
     return "".join(out), exact
 
 
-def compile_database(expressions: Sequence[str]) -> tuple[hyperscan.Database | None, set[int]]:
-    """One block-mode database of the expressions (ids are their indexes), and the
-    indexes hyperscan refused (found by halving, so one bad expression costs little)."""
+def compile_database(
+    expressions: Sequence[str], first_id: int = 0
+) -> tuple[hyperscan.Database | None, set[int]]:
+    """One block-mode database of the expressions, expression i reported as id
+    `first_id + i`, and the indexes i hyperscan refused (found by halving, so one bad
+    expression costs little)."""
     indexes = list(range(len(expressions)))
     refused: set[int] = set()
     try:
-        return (_database(indexes, expressions) if indexes else None), refused
+        return (_database(indexes, expressions, first_id) if indexes else None), refused
     except hyperscan.error:
         kept = _compilable(indexes, expressions, refused)
-    return (_database(kept, expressions) if kept else None), refused
+    return (_database(kept, expressions, first_id) if kept else None), refused
 
 
-def _database(indexes: list[int], expressions: Sequence[str]) -> hyperscan.Database:
+def _database(indexes: list[int], expressions: Sequence[str], first_id: int) -> hyperscan.Database:
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     database.compile(
         expressions=[expressions[i].encode() for i in indexes],
-        ids=indexes,
+        ids=[first_id + i for i in indexes],
         flags=hyperscan.HS_FLAG_SINGLEMATCH,
     )
     return database
@@ -263,7 +266,7 @@ def _database(indexes: list[int], expressions: Sequence[str]) -> hyperscan.Datab
 def _compilable(indexes: list[int], expressions: Sequence[str], refused: set[int]) -> list[int]:
     """The indexes that compile together, adding the others to `refused`."""
     try:
-        _database(indexes, expressions)
+        _database(indexes, expressions, 0)
     except hyperscan.error:
         if len(indexes) == 1:
             refused.update(indexes)

@@ -15,6 +15,7 @@ Pure: no I/O beyond logging.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
@@ -80,12 +81,13 @@ class Explanation:
 
 @dataclass(frozen=True, slots=True)
 class _Segment:
-    """One compiled database and, for each of its expression ids, the rank it stands
-    for in the matcher (None once the pattern is gone)."""
+    """One compiled database whose expression ids run from `first_id`, and for each the
+    rank it stands for in the matcher (None once the pattern is gone, or refused)."""
 
-    database: Any  # hyperscan.Database; the bindings' type is not generic
+    database: Any  # hyperscan.Database (None when nothing compiled); untyped bindings
+    first_id: int
     ranks: tuple[int | None, ...]
-    entries: tuple[PatternEntry, ...]  # by expression id: what the ranks were mapped from
+    entries: tuple[PatternEntry, ...]  # by id - first_id: what the ranks were mapped from
 
 
 def _on_match(expression: int, _start: int, end: int, _flags: int, hits: list[Any]) -> None:
@@ -111,9 +113,20 @@ class OrgMatcher:
         known = previous.compiled_by_text if previous else {}
         ordered, self.invalid = usable(entries, known)
         self._set_order(ordered)
-        segment, decides = _compile_segment(self._entries, self._compiled, range(len(ordered)))
-        self._segments: tuple[_Segment, ...] = (segment,) if segment.database else ()
+        segment, decides = _compile_segment(self._entries, self._compiled, range(len(ordered)), 0)
+        self._set_segments((segment,))
         self._decide(decides)
+
+    def _set_segments(self, segments: Sequence[_Segment]) -> None:
+        """Segments in id order; ids are contiguous across them, so one tuple maps any
+        reported id to its rank."""
+        self._segments = tuple(segments)
+        self._rank_of = tuple(rank for s in segments for rank in s.ranks)
+        self._scanned = tuple(
+            s.database
+            for s in segments
+            if s.database is not None and any(r is not None for r in s.ranks)
+        )
 
     def _set_order(self, ordered: list[tuple[PatternEntry, CompiledPattern]]) -> None:
         self._entries = tuple(entry for entry, _ in ordered)
@@ -129,6 +142,8 @@ class OrgMatcher:
         self._final = tuple(decides.get(rank, False) for rank in range(len(self._entries)))
         self._regex_only = tuple(rank for rank in range(len(self._entries)) if rank not in decides)
         self._decides = decides
+        # The common case: the automaton's word is final for every pattern.
+        self._all_final = all(self._final)
 
     def __len__(self) -> int:
         """The number of usable patterns."""
@@ -147,7 +162,7 @@ class OrgMatcher:
     @property
     def delta_size(self) -> int:
         """Patterns added since the big database was compiled (0 right after a build)."""
-        return sum(len(s.ranks) for s in self._segments[1:])
+        return sum(1 for s in self._segments[1:] for r in s.ranks if r is not None)
 
     def updated(self, entries: Iterable[PatternEntry]) -> OrgMatcher:
         """A matcher of `entries` that keeps this one's databases: removed patterns are
@@ -163,7 +178,7 @@ class OrgMatcher:
                 None if old is None else new._rank_by_entry.get(entry)
                 for old, entry in zip(segment.ranks, segment.entries, strict=True)
             )
-            segments.append(_Segment(segment.database, ranks, segment.entries))
+            segments.append(_Segment(segment.database, segment.first_id, ranks, segment.entries))
             for old, rank in zip(segment.ranks, ranks, strict=True):
                 if old is not None and rank is not None:
                     decides[rank] = self._decides[old]
@@ -175,11 +190,11 @@ class OrgMatcher:
                 covered.add(rank)
         added = [rank for rank in range(len(ordered)) if rank not in covered]
         if added:
-            delta, delta_decides = _compile_segment(new._entries, new._compiled, added)
-            if delta.database is not None:
-                segments.append(delta)
+            first_id = len(self._rank_of)
+            delta, delta_decides = _compile_segment(new._entries, new._compiled, added, first_id)
+            segments.append(delta)
             decides.update(delta_decides)
-        new._segments = tuple(s for s in segments if any(r is not None for r in s.ranks))
+        new._set_segments(segments)
         new._decide(decides)
         return new
 
@@ -188,39 +203,53 @@ class OrgMatcher:
 
         For the winning pattern, the first spelling (in the given order) it matches.
         """
-        keys = self._candidate_keys(spellings)
+        keys = self._proposed(spellings)
         if keys is None:
             return self._naive(spellings)
+        if self._all_final:  # the hot path: no pattern needs `regex`
+            if not keys:
+                return None
+            rank, position = divmod(min(keys), len(spellings))
+            return MatchResult(self._entries[rank], spellings[position])
         count = len(spellings)
-        for key in keys:
+        for key in self._with_regex_only(keys, count):
             rank, position = divmod(key, count)
             spelling = spellings[position]
             if self._final[rank] or self._confirm(rank, spelling):
                 return MatchResult(self._entries[rank], spelling)
         return None
 
-    def _candidate_keys(self, spellings: Sequence[str]) -> list[int] | None:
-        """Sorted rank * len(spellings) + position of every (pattern, spelling) the
-        automaton proposes or that only `regex` can decide; None when a spelling holds
-        characters no dialed string has (the automaton only knows dialed ones)."""
-        where: dict[int, int] = {}  # end offset of a framed spelling -> its position
-        end = 0
-        for position, spelling in enumerate(spellings):
-            if not _DIALED.issuperset(spelling):
-                return None
-            end += len(spelling) + 2
-            where[end] = position
-        buffer = "".join(f"\x02{s}\x03" for s in spellings).encode()
+    def _proposed(self, spellings: Sequence[str]) -> list[int] | None:
+        """rank * len(spellings) + position of every (pattern, spelling) the automaton
+        reports, unsorted; None when a spelling holds characters no dialed string has
+        (the automaton only knows dialed ones)."""
+        if not _DIALED.issuperset("".join(spellings)):
+            return None
+        buffer = ("\x02" + "\x03\x02".join(spellings) + "\x03").encode()
+        hits: list[tuple[int, int]] = []
+        for database in self._scanned:
+            database.scan(buffer, match_event_handler=_on_match, context=hits)
+        if not hits:
+            return []
+        rank_of = self._rank_of
         count = len(spellings)
+        if count == 1:
+            return [rank for rank in (rank_of[i] for i, _ in hits) if rank is not None]
+        # A match ends right after its spelling's frame: the end offset tells which.
+        ends = list(itertools.accumulate(len(s) + 2 for s in spellings))
         keys: list[int] = []
-        for segment in self._segments:
-            hits: list[tuple[int, int]] = []
-            segment.database.scan(buffer, match_event_handler=_on_match, context=hits)
-            ranks = segment.ranks
-            for expression, end in hits:
-                rank = ranks[expression]
-                if rank is not None:
-                    keys.append(rank * count + where[end])
+        for expression, end in hits:
+            rank = rank_of[expression]
+            if rank is not None:
+                keys.append(rank * count + ends.index(end))
+        return keys
+
+    def _candidate_keys(self, spellings: Sequence[str]) -> list[int] | None:
+        """The proposals and the patterns only `regex` can decide, in the naive order."""
+        keys = self._proposed(spellings)
+        return None if keys is None else self._with_regex_only(keys, len(spellings))
+
+    def _with_regex_only(self, keys: list[int], count: int) -> list[int]:
         for rank in self._regex_only:
             keys.extend(rank * count + position for position in range(count))
         keys.sort()
@@ -322,7 +351,10 @@ def usable(
 
 
 def _compile_segment(
-    entries: Sequence[PatternEntry], compiled: Sequence[CompiledPattern], ranks: Iterable[int]
+    entries: Sequence[PatternEntry],
+    compiled: Sequence[CompiledPattern],
+    ranks: Iterable[int],
+    first_id: int,
 ) -> tuple[_Segment, dict[int, bool]]:
     """Compile the patterns of these ranks into one database; return it with, for each
     rank it holds, whether its expression is exact."""
@@ -333,9 +365,10 @@ def _compile_segment(
         if rewrite is not None:
             chosen.append(rank)
             rewrites.append(rewrite)
-    database, refused = automaton.compile_database([r.expression for r in rewrites])
+    database, refused = automaton.compile_database([r.expression for r in rewrites], first_id)
     segment = _Segment(
         database,
+        first_id,
         tuple(None if i in refused else rank for i, rank in enumerate(chosen)),
         tuple(entries[rank] for rank in chosen),
     )
