@@ -454,3 +454,74 @@ async def test_seed_backslash_sample_is_refused_and_its_meaning_routes(
         assert routed.status == expected, dialed
         if expected == 200:
             assert (await routed.json())["number"]["sid"] == number["sid"]
+
+
+async def provision_pattern(client: Client, owner: Tenant, text: str) -> dict[str, Any]:
+    response = await client.post(
+        numbers_path(owner),
+        data={"PhoneNumber": text, "isSIP": "true", "VoiceUrl": "http://127.0.0.1:9/voice"},
+        headers=owner.auth,
+    )
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+LONG_MISSES = 120  # patterns of 245 characters that outrank the winner and never match
+
+
+async def test_dry_run_stays_small_whatever_the_patterns_and_full_lists_every_attempt(
+    client: Client, gateway: dict[str, str], tenant: Tenant
+) -> None:
+    """Many long patterns that outrank the winner: the default trace names how many and
+    lists the first of them within 16 KiB; trace=full lists every naive attempt."""
+    org = tenant.account.organization_sid
+    for i in range(LONG_MISSES):
+        await provision_pattern(client, tenant, f"9{i:04d}" + "\\d" * 120)
+    winner = await provision_pattern(client, tenant, "16.*")
+
+    response = await client.get(
+        RESOLVE, params={"To": "16505551234", "DestinationOrganizationSid": org}, headers=gateway
+    )
+    assert response.status == 200
+    raw = await response.read()
+    assert len(raw) < 16 * 1024
+    stage = (await response.json())["trace"]["pattern"]
+    assert stage["patterns"] == LONG_MISSES + 1
+    assert stage["winner"] == {
+        "pattern": "16.*",
+        "number_sid": winner["sid"],
+        "spelling": "16505551234",
+    }
+    assert stage["outranking"]["count"] == LONG_MISSES
+    listed = stage["outranking"]["listed"]
+    assert 0 < len(listed) <= 50
+    assert [item["pattern"] for item in listed] == [
+        f"9{i:04d}" + "\\d" * 120 for i in range(len(listed))
+    ]
+    assert "full" not in (await response.json())["trace"]
+
+    status, body = await resolve(
+        client, gateway, To="16505551234", DestinationOrganizationSid=org, trace="full"
+    )
+    assert status == 200
+    steps = body["trace"]["full"]["steps"]
+    assert body["trace"]["full"]["truncated"] is False
+    assert len(steps) == 2 * LONG_MISSES + 1  # both spellings of each, then the winner
+    assert steps[-1] == {
+        "pattern": "16.*",
+        "number_sid": winner["sid"],
+        "spelling": "16505551234",
+        "result": "match",
+    }
+    assert {step["result"] for step in steps[:-1]} == {"no_match"}
+
+
+@pytest.mark.parametrize("value", ["", "verbose", "FULLL", "0"])
+async def test_dry_run_refuses_an_unknown_trace_value(
+    client: Client, gateway: dict[str, str], tenant: Tenant, value: str
+) -> None:
+    """trace must be default or full: anything else is a 400 naming trace."""
+    status, body = await resolve(client, gateway, To="1000", trace=value)
+    assert status == 400
+    assert body["message"] == "Invalid trace: must be default or full."
