@@ -239,15 +239,17 @@ class Resolver:
         return Resolution(outcome, trace=_trace(spellings, steps, pattern_trace))
 
     async def _exact_candidates(self, spellings: Sequence[str]) -> list[tuple[IncomingNumber, ...]]:
-        cached = [self._exact.get(s) for s in spellings]
+        # A spelling no stored number has is answered by the known-numbers set alone:
+        # no cache entry, no query (most first-time pattern calls are such).
+        may_exist = self.known.may_exist
+        cached = [self._exact.get(s) if may_exist(s) else () for s in spellings]
         missing = [s for s, c in zip(spellings, cached, strict=True) if c is None]
         self.stats.spelling_hits += len(spellings) - len(missing)
         self.stats.spelling_misses += len(missing)
         if not missing:
             return cached  # type: ignore[return-value]  # no None left
         generation = self._generation
-        asked = [s for s in missing if self.known.may_exist(s)]
-        found = await self._source.numbers_by_spellings(asked) if asked else []
+        found = await self._source.numbers_by_spellings(missing)
         fresh = {s: tuple(n for n in found if n.phone_number == s) for s in missing}
         if generation == self._generation:
             for spelling, numbers_found in fresh.items():
