@@ -165,33 +165,33 @@ class OrgMatcher:
         return sum(1 for s in self._segments[1:] for r in s.ranks if r is not None)
 
     def updated(self, entries: Iterable[PatternEntry]) -> OrgMatcher:
-        """A matcher of `entries` that keeps this one's databases: removed patterns are
-        masked, added ones compiled into a delta database (milliseconds for a few)."""
+        """A matcher of `entries` that keeps this one's big database: removed patterns
+        are masked, and every pattern it lacks is compiled into one delta database
+        (milliseconds for a few; the resolver folds them into a new big one later)."""
         new = object.__new__(OrgMatcher)
         new.timeout_s = self.timeout_s
         ordered, new.invalid = usable(entries, self._by_text)
         new._set_order(ordered)
-        segments: list[_Segment] = []
-        decides: dict[int, bool] = {}
-        for segment in self._segments:
-            ranks = tuple(
-                None if old is None else new._rank_by_entry.get(entry)
-                for old, entry in zip(segment.ranks, segment.entries, strict=True)
-            )
-            segments.append(_Segment(segment.database, segment.first_id, ranks, segment.entries))
-            for old, rank in zip(segment.ranks, ranks, strict=True):
-                if old is not None and rank is not None:
-                    decides[rank] = self._decides[old]
-        covered = {rank for segment in segments for rank in segment.ranks if rank is not None}
+        base = self._segments[0]
+        ranks = tuple(
+            None if old is None else new._rank_by_entry.get(entry)
+            for old, entry in zip(base.ranks, base.entries, strict=True)
+        )
+        decides = {
+            rank: self._decides[old]
+            for old, rank in zip(base.ranks, ranks, strict=True)
+            if old is not None and rank is not None
+        }
+        covered = set(decides)
         # Patterns only `regex` can decide stay so, without another compile attempt.
         for old in self._regex_only:
             rank = new._rank_by_entry.get(self._entries[old])
             if rank is not None:
                 covered.add(rank)
+        segments = [_Segment(base.database, base.first_id, ranks, base.entries)]
         added = [rank for rank in range(len(ordered)) if rank not in covered]
         if added:
-            first_id = len(self._rank_of)
-            delta, delta_decides = _compile_segment(new._entries, new._compiled, added, first_id)
+            delta, delta_decides = _compile_segment(new._entries, new._compiled, added, len(ranks))
             segments.append(delta)
             decides.update(delta_decides)
         new._set_segments(segments)

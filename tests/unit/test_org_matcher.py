@@ -326,3 +326,47 @@ def test_a_rebuild_compiles_only_new_pattern_texts(monkeypatch: pytest.MonkeyPat
     assert winner(second, "16505551234") == "PN3"
     assert winner(second, "1605") == "PN1"
     assert winner(second, "4405") is None
+
+
+# Patterns the automaton cannot decide alone: a wider expression proposes and `regex`
+# confirms (lookarounds, word boundaries, possessive and atomic repeats), `regex` alone
+# runs them (backreferences, inline flags, fuzzy matching), or hyperscan refuses the
+# expression (a repeat bound too large).
+REGEX_DECIDED = st.sampled_from(
+    [
+        r"(?=1)\d+",
+        r"(?!12)\d{2,4}",
+        r"\b1.*",
+        r"1*+1",
+        r"(?>1+)1",
+        r"(1|2)\1.*",
+        r"(?i)1.*",
+        r"(?:12){e<=1}",
+        r"1\d{0,40000}",
+        r"^(1)\1\d*$",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    organization=organizations(),
+    special=st.lists(st.tuples(REGEX_DECIDED, created), min_size=1, max_size=4),
+)
+def test_patterns_regex_must_decide_keep_their_place_in_the_order(
+    organization: tuple[list[PatternEntry], list[str]],
+    special: list[tuple[str, float]],
+) -> None:
+    """Mixed with ordinary patterns, those only `regex` can decide (or that hyperscan
+    refuses) win exactly when the naive scan says so, in priority order."""
+    entries, spellings = organization
+    entries = [
+        *entries,
+        *(PatternEntry(f"PS{i:032x}", text, when) for i, (text, when) in enumerate(special)),
+    ]
+    with capture_logs():
+        expected = naive_match(entries, spellings)
+        matcher = OrgMatcher(entries)
+        assert matcher.match(spellings) == expected
+        assert matcher.explain(spellings).winner == expected
+        assert matcher.updated(entries[1:]).match(spellings) == naive_match(entries[1:], spellings)
