@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from router import tokens
-from router.api import params, representations
+from router.api import paging, params, representations
 from router.api.auth import (
     authenticate,
     caller_and_account,
@@ -14,6 +14,7 @@ from router.api.auth import (
 )
 from router.api.formats import render, render_list, strip_json_suffix
 from router.api.keys import ACCOUNTS, SETTINGS
+from router.api.mounts import created_status, is_twilio
 from router.domain import Account, AccountStatus, Role, is_sid
 from router.errors import Forbidden, Invalid, NotFound
 from router.store.accounts import NewAccount
@@ -30,8 +31,24 @@ def _account_body(request: web.Request, a: Account, token: str | None = None) ->
 async def list_accounts(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     tree = await request.app[ACCOUNTS].account_tree(caller.sid)
-    items = [_account_body(request, a) for a in tree]
-    return render_list(request, items, root="Accounts", item="Account")
+    if not is_twilio(request):
+        items = [_account_body(request, a) for a in tree]
+        return render_list(request, items, root="Accounts", item="Account")
+    settings = request.app[SETTINGS]
+    chosen, envelope = paging.slice_page(
+        request,
+        tree,
+        default_size=settings.api_default_page_size,
+        max_size=settings.api_max_page_size,
+    )
+    return render_list(
+        request,
+        [_account_body(request, a) for a in chosen],
+        root="Accounts",
+        item="Account",
+        json_key="accounts",
+        envelope=envelope,
+    )
 
 
 async def get_account(request: web.Request) -> web.Response:
@@ -56,7 +73,12 @@ async def create_account(request: web.Request) -> web.Response:
             signing_key=tokens.new_signing_key(),
         )
     )
-    return render(request, _account_body(request, account, token), root="Account")
+    return render(
+        request,
+        _account_body(request, account, token),
+        root="Account",
+        status=created_status(request),
+    )
 
 
 async def _organization_for_new_account(

@@ -53,8 +53,11 @@ SORT_KEYS = {
 MAX_PHONE_NUMBER = 256
 
 
-def settings(raw: Mapping[str, str]) -> dict[str, object]:
-    """The present settable parameters, validated, keyed by field name."""
+def settings(
+    raw: Mapping[str, str], *, api_versions: frozenset[str] = params.API_VERSIONS
+) -> dict[str, object]:
+    """The present settable parameters, validated, keyed by field name; ApiVersion
+    takes the values the caller's mount accepts."""
     canonical = dict(raw)
     for alias, name in ALIASES.items():
         if alias in raw and name not in raw:
@@ -62,12 +65,20 @@ def settings(raw: Mapping[str, str]) -> dict[str, object]:
     found: dict[str, object] = {}
     for name, (field, parse) in SETTINGS.items():
         if name in canonical:
-            value = parse(canonical, name)
+            if name == "ApiVersion":
+                value: object = params.api_version(canonical, name, api_versions)
+            else:
+                value = parse(canonical, name)
             found[field] = None if value == "" else value
     return found
 
 
-def provision_request(raw: Mapping[str, str], number_type: NumberType | None) -> NumberRequest:
+def provision_request(
+    raw: Mapping[str, str],
+    number_type: NumberType | None,
+    *,
+    api_versions: frozenset[str] = params.API_VERSIONS,
+) -> NumberRequest:
     """A provisioning request: exactly one of PhoneNumber or AreaCode (AreaCode wins)."""
     pure_sip = bool(params.boolean(raw, "isSIP"))
     if pure_sip and number_type is not None:
@@ -78,7 +89,7 @@ def provision_request(raw: Mapping[str, str], number_type: NumberType | None) ->
         )
     area_code = _area_code(raw, number_type, pure_sip)
     phone_number = None if area_code else _phone_number(raw, pure_sip)
-    values = settings(raw)
+    values = settings(raw, api_versions=api_versions)
     check_fallbacks(values)
     return NumberRequest(
         phone_number=phone_number,
