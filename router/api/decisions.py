@@ -76,5 +76,19 @@ def trace(steps: tuple[TraceStep, ...]) -> list[dict[str, Any]]:
     ]
 
 
+def unknown_domains(unknown: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
+    """Trace steps for the domains that named no organization (SPEC 3.1)."""
+    return [
+        {
+            "stage": "organization",
+            "spelling": None,
+            "pattern": None,
+            "result": f"{param} {domain} names no organization: resolved as none",
+            "number_sid": None,
+        }
+        for param, domain in unknown
+    ]
+
+
 def status_of(body: dict[str, Any]) -> int:
     return STATUS[Outcome(body["outcome"])]

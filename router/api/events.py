@@ -223,10 +223,12 @@ async def resolve_route(request: web.Request) -> web.Response:
     to = event_params.dialed(query, "To")
     channel = CHANNELS.get((query.get("Channel") or "voice").lower())
     if channel is None:
-        raise Invalid("Invalid Channel: must be voice, sms or refer.", param="Channel")
+        raise Invalid("Invalid Channel: must be voice, sms, refer or ussd.", param="Channel")
     names = event_params.organizations(query)
+    unknown: tuple[tuple[str, str], ...] = ()
     if caller is None:
-        destination, source = await request.app[ORGANIZATIONS].resolve(names)
+        found = await request.app[ORGANIZATIONS].resolve_noting(names)
+        destination, source, unknown = found.destination, found.source, found.unknown_domains
     else:
         destination = source = await _own_organization(request, caller, names)
     resolution = await request.app[RESOLVER].resolve(
@@ -234,7 +236,7 @@ async def resolve_route(request: web.Request) -> web.Response:
     )
     body = decisions.envelope("to", to, decide(resolution, channel))
     body["channel"] = channel.value
-    body["trace"] = decisions.trace(resolution.trace)
+    body["trace"] = decisions.unknown_domains(unknown) + decisions.trace(resolution.trace)
     return json_response(body)
 
 

@@ -81,12 +81,10 @@ def provision_request(
 ) -> NumberRequest:
     """A provisioning request: exactly one of PhoneNumber or AreaCode (AreaCode wins)."""
     pure_sip = bool(params.boolean(raw, "isSIP"))
-    if pure_sip and number_type is not None:
-        raise Invalid(
-            "Invalid isSIP: SIP numbers are provisioned on IncomingPhoneNumbers, not on a"
-            " Local, TollFree or Mobile resource.",
-            param="isSIP",
-        )
+    if pure_sip and number_type is not None and "AreaCode" not in raw:
+        # Restcomm's own clients post SIP numbers to Local.json: a SIP number, exactly
+        # as on the list resource (SPEC 2.1).
+        number_type = None
     area_code = _area_code(raw, number_type, pure_sip)
     phone_number = None if area_code else _phone_number(raw, pure_sip)
     values = settings(raw, api_versions=api_versions)
