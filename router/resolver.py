@@ -90,7 +90,8 @@ def reachable(number: IncomingNumber, destination: str | None, source: str | Non
 
 
 def pattern_stage_applies(query: Query) -> bool:
-    """SPEC 3.3: voice and refer only, within one organization, telephony characters only."""
+    """SPEC 3.3: voice, refer and USSD (never SMS), within one organization, telephony
+    characters only."""
     return (
         query.channel is not Channel.SMS
         and query.destination is not None

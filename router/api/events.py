@@ -61,6 +61,16 @@ class _Inbound:
 
 async def call_event(request: web.Request) -> web.Response:
     """Route an inbound call; a repeated CallSid gets the decision it got first."""
+    return await _route_session(request, Channel.VOICE)
+
+
+async def ussd_event(request: web.Request) -> web.Response:
+    """Route a USSD pull (*777#) by the number's Ussd fields. A USSD session is a call:
+    it is recorded as one, so status events and callbacks work for it."""
+    return await _route_session(request, Channel.USSD)
+
+
+async def _route_session(request: web.Request, channel: Channel) -> web.Response:
     body = await _read(request)
     call_sid = event_params.sid(body, "CallSid", "CA", generate=True)
     assert call_sid is not None
@@ -101,11 +111,11 @@ async def call_event(request: web.Request) -> web.Response:
         )
         return calls.record_call(call, answer)
 
-    query = Query(to, Channel.VOICE, destination, source)
+    query = Query(to, channel, destination, source)
     return await _route(
         request,
         _Inbound(
-            "call",
+            "ussd" if channel is Channel.USSD else "call",
             "call_sid",
             call_sid,
             query,

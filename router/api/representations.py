@@ -54,6 +54,12 @@ def number(request: web.Request, n: IncomingNumber) -> dict[str, Any]:
         "organization_sid": n.organization_sid,
         "number_type": n.number_type.value,
         "pure_sip": n.pure_sip,
+        "ussd_url": n.ussd_url,
+        "ussd_method": n.ussd_method,
+        "ussd_fallback_url": n.ussd_fallback_url,
+        "ussd_fallback_method": n.ussd_fallback_method,
+        "ussd_application_sid": n.ussd_application_sid,
+        "ussd_application_name": n.ussd_application_name,
     }
 
 

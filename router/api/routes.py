@@ -131,6 +131,7 @@ def setup_event_routes(app: web.Application) -> None:
     r.add_post("/v1/events/calls", events.call_event)
     r.add_post("/v1/events/messages", events.message_event)
     r.add_post("/v1/events/refers", events.refer_event)
+    r.add_post("/v1/events/ussd", events.ussd_event)
     r.add_get("/v1/routes/resolve", events.resolve_route)
     r.add_post("/v1/events/calls/{call_sid}/status", callbacks.status_event)
     r.add_get("/v1/calls/{call_sid}/callbacks", callbacks.list_callbacks)

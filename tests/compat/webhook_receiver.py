@@ -1,5 +1,6 @@
 """A loopback web application that records every webhook router sends it, with the
-full URL as requested, for signature checks by Twilio's own validator."""
+full URL as requested, for signature checks by Twilio's own validator. Paths under
+/error answer 500; the others a document that says the path."""
 
 from __future__ import annotations
 
@@ -36,7 +37,11 @@ class Receiver:
         signature = request.headers.get("X-Twilio-Signature", "")
         self.hits.append(Hit(request.method, request.path, url, form, signature))
         self.arrived.set()
-        return web.Response(text="<Response><Say>hi</Say></Response>", content_type="text/xml")
+        if request.path.startswith("/error"):
+            return web.Response(status=500, text="boom")
+        return web.Response(
+            text=f"<Response><Say>{request.path}</Say></Response>", content_type="text/xml"
+        )
 
     async def wait_for(self, path: str) -> Hit:
         """The first request to `path`, waiting for it (at most 15 s)."""
