@@ -14,7 +14,7 @@ from router.api.auth import (
 )
 from router.api.formats import render, render_list, strip_json_suffix
 from router.api.keys import ACCOUNTS, RESOLVER, SETTINGS
-from router.api.mounts import created_status, is_twilio
+from router.api.mounts import created_status
 from router.domain import Account, AccountStatus, Role, is_sid
 from router.errors import Forbidden, Invalid, NotFound
 from router.store.accounts import NewAccount
@@ -31,23 +31,13 @@ def _account_body(request: web.Request, a: Account, token: str | None = None) ->
 async def list_accounts(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     tree = await request.app[ACCOUNTS].account_tree(caller.sid)
-    if not is_twilio(request):
-        items = [_account_body(request, a) for a in tree]
-        return render_list(request, items, root="Accounts", item="Account")
-    settings = request.app[SETTINGS]
-    chosen, envelope = paging.slice_page(
+    return paging.render_short_list(
         request,
         tree,
-        default_size=settings.api_default_page_size,
-        max_size=settings.api_max_page_size,
-    )
-    return render_list(
-        request,
-        [_account_body(request, a) for a in chosen],
+        lambda a: _account_body(request, a),
         root="Accounts",
         item="Account",
         json_key="accounts",
-        envelope=envelope,
     )
 
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from router.api import paging, params, representations
 from router.api.auth import caller_and_account
-from router.api.formats import render, render_list, strip_json_suffix
+from router.api.formats import render, strip_json_suffix
 from router.api.keys import ACCOUNTS, SETTINGS
 from router.api.mounts import api_versions, created_status, is_twilio
 from router.domain import Application, ApplicationKind, is_sid
@@ -66,23 +66,13 @@ async def list_applications(request: web.Request) -> web.Response:
         request, strip_json_suffix(request.match_info["account_sid"])
     )
     found = await request.app[ACCOUNTS].list_applications(account.sid)
-    if not is_twilio(request):
-        items = [representations.application(request, a) for a in found]
-        return render_list(request, items, root="Applications", item="Application")
-    settings = request.app[SETTINGS]
-    chosen, envelope = paging.slice_page(
+    return paging.render_short_list(
         request,
         found,
-        default_size=settings.api_default_page_size,
-        max_size=settings.api_max_page_size,
-    )
-    return render_list(
-        request,
-        [representations.application(request, a) for a in chosen],
+        lambda a: representations.application(request, a),
         root="Applications",
         item="Application",
         json_key="applications",
-        envelope=envelope,
     )
 
 

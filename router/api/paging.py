@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -12,6 +12,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from router.api import params
+from router.api.formats import render_list
+from router.api.keys import SETTINGS
 from router.api.mounts import is_twilio
 from router.errors import Invalid
 
@@ -76,13 +78,36 @@ def envelope(request: web.Request, raw: dict[str, str], info: PageInfo) -> dict[
     return full
 
 
-def slice_page(
-    request: web.Request, items: Sequence[T], *, default_size: int, max_size: int
-) -> tuple[list[T], dict[str, Any]]:
-    """One page of a short list held in memory (accounts, applications) and its envelope."""
+def render_short_list(
+    request: web.Request,
+    items: Sequence[T],
+    represent: Callable[[T], Mapping[str, Any]],
+    *,
+    root: str,
+    item: str,
+    json_key: str,
+) -> web.Response:
+    """A short list held in memory (accounts, applications): the whole of it, as Restcomm
+    answers, or one page in Twilio's envelope on the 2010-04-01 mount."""
+    if not is_twilio(request):
+        return render_list(request, [represent(i) for i in items], root=root, item=item)
+    settings = request.app[SETTINGS]
     raw = params.query_params(request)
     page = params.integer(raw, "Page", default=0, low=0, high=10_000_000)
-    size = params.integer(raw, "PageSize", default=default_size, low=1, high=max_size)
-    chosen = list(items[page * size : (page + 1) * size])
+    size = params.integer(
+        raw,
+        "PageSize",
+        default=settings.api_default_page_size,
+        low=1,
+        high=settings.api_max_page_size,
+    )
+    chosen = [represent(i) for i in items[page * size : (page + 1) * size]]
     info = PageInfo(page=page, page_size=size, total=len(items), count=len(chosen), last_sid=None)
-    return chosen, envelope(request, raw, info)
+    return render_list(
+        request,
+        chosen,
+        root=root,
+        item=item,
+        json_key=json_key,
+        envelope=envelope(request, raw, info),
+    )

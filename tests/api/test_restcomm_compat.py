@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.compat.webhook_receiver import Receiver, receiving
+from tests.api.test_events import RcmlServer, serving_rcml
 from tests.conftest import MakeAccount, Tenant
 
 Client = TestClient[web.Request, web.Application]
@@ -21,8 +21,9 @@ DID = "+15105550100"
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with receiving() as server:
+async def receiver() -> AsyncIterator[RcmlServer]:
+    """The tenant's web server: /ok... answers a document naming the path, /error 500."""
+    async with serving_rcml() as server:
         yield server
 
 
@@ -72,13 +73,13 @@ async def test_unknown_domain_means_no_organization_and_routes_a_did(
     client: Client,
     gateway: dict[str, str],
     tenant: Tenant,
-    receiver: Receiver,
+    receiver: RcmlServer,
     add_inventory: AddInventory,
 ) -> None:
     """A Domain naming no organization is read as none: an inventory DID still routes,
     and the dry run's trace says the domain named no organization."""
     await add_inventory(DID)
-    number = await provision(client, tenant, PhoneNumber=DID, VoiceUrl=receiver.url("/voice"))
+    number = await provision(client, tenant, PhoneNumber=DID, VoiceUrl=receiver.url("/ok/voice"))
 
     status, body = await call(client, gateway, To=DID, Domain="outside.example")
     assert status == 200, body

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tests.compat.webhook_receiver import Receiver, receiving
+from tests.api.test_events import RcmlServer, serving_rcml
 from tests.conftest import Tenant
 
 Client = TestClient[web.Request, web.Application]
@@ -19,8 +19,9 @@ API = "/2012-04-24"
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with receiving() as server:
+async def receiver() -> AsyncIterator[RcmlServer]:
+    """The tenant's web server: /ok... answers a document naming the path, /error 500."""
+    async with serving_rcml() as server:
         yield server
 
 
@@ -49,32 +50,32 @@ async def ussd(client: Client, gateway: dict[str, str], tenant: Tenant, **fields
 
 
 async def test_ussd_pull_routes_to_the_numbers_ussd_url(
-    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: Receiver
+    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: RcmlServer
 ) -> None:
     """*777# reaches the number's UssdUrl (not its VoiceUrl) with the call parameters."""
     number = await provision(
         client,
         tenant,
         PhoneNumber="*777#",
-        UssdUrl=receiver.url("/ussd"),
-        VoiceUrl=receiver.url("/voice"),
+        UssdUrl=receiver.url("/ok/ussd"),
+        VoiceUrl=receiver.url("/ok/voice"),
     )
-    assert (number["ussd_url"], number["ussd_method"]) == (receiver.url("/ussd"), "POST")
+    assert (number["ussd_url"], number["ussd_method"]) == (receiver.url("/ok/ussd"), "POST")
 
     status, body = await ussd(client, gateway, tenant, To="*777#")
 
     assert (status, body["outcome"], body["rcml_source"]) == (200, "routed", "primary")
     assert body["call_sid"].startswith("CA")
     assert body["match"]["how"] == "exact"
-    assert body["target"]["url"] == receiver.url("/ussd")
-    assert "/ussd" in body["rcml"]
-    [hit] = receiver.hits
-    assert hit.path == "/ussd"
+    assert body["target"]["url"] == receiver.url("/ok/ussd")
+    assert "/ok/ussd" in body["rcml"]
+    [hit] = receiver.received
+    assert hit.path == "/ok/ussd"
     assert (hit.form["To"], hit.form["CallSid"]) == ("*777#", body["call_sid"])
 
 
 async def test_ussd_pull_matches_patterns_and_falls_back(
-    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: Receiver
+    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: RcmlServer
 ) -> None:
     """No exact number: the organization's patterns decide; a failing UssdUrl falls back to
     UssdFallbackUrl with ErrorCode."""
@@ -83,7 +84,7 @@ async def test_ussd_pull_matches_patterns_and_falls_back(
         tenant,
         PhoneNumber="*77.#",
         UssdUrl=receiver.url("/error"),
-        UssdFallbackUrl=receiver.url("/fallback"),
+        UssdFallbackUrl=receiver.url("/ok/fallback"),
         UssdFallbackMethod="GET",
     )
 
@@ -91,16 +92,16 @@ async def test_ussd_pull_matches_patterns_and_falls_back(
 
     assert (status, body["outcome"], body["rcml_source"]) == (200, "routed", "fallback")
     assert body["match"] == {"how": "pattern", "spelling": "*779#", "pattern": "*77.#"}
-    assert [h.method for h in receiver.hits] == ["POST", "GET"]
-    assert "ErrorCode=11200" in receiver.hits[1].url
+    assert [h.method for h in receiver.received] == ["POST", "GET"]
+    assert "ErrorCode=11200" in receiver.received[1].url
 
 
 async def test_ussd_application_wins_over_the_ussd_url(
-    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: Receiver
+    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: RcmlServer
 ) -> None:
     response = await client.post(
         f"{API}/Accounts/{tenant.sid}/Applications.json",
-        data={"FriendlyName": "menu", "RcmlUrl": receiver.url("/app"), "Kind": "ussd"},
+        data={"FriendlyName": "menu", "RcmlUrl": receiver.url("/ok/app"), "Kind": "ussd"},
         headers=tenant.auth,
     )
     application = await response.json()
@@ -109,7 +110,7 @@ async def test_ussd_application_wins_over_the_ussd_url(
         client,
         tenant,
         PhoneNumber="*100#",
-        UssdUrl=receiver.url("/ussd"),
+        UssdUrl=receiver.url("/ok/ussd"),
         UssdApplicationSid=application["sid"],
     )
     assert number["ussd_application_name"] == "menu"
@@ -119,7 +120,7 @@ async def test_ussd_application_wins_over_the_ussd_url(
     assert (status, body["target"]["kind"], body["target"]["url"]) == (
         200,
         "application",
-        receiver.url("/app"),
+        receiver.url("/ok/app"),
     )
     response = await client.delete(
         f"{API}/Accounts/{tenant.sid}/Applications/{application['sid']}.json", headers=tenant.auth
@@ -146,25 +147,25 @@ async def test_voice_application_is_refused_as_ussd_application(
 
 
 async def test_number_without_ussd_settings_answers_no_application(
-    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: Receiver
+    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: RcmlServer
 ) -> None:
-    await provision(client, tenant, PhoneNumber="*200#", VoiceUrl=receiver.url("/voice"))
+    await provision(client, tenant, PhoneNumber="*200#", VoiceUrl=receiver.url("/ok/voice"))
 
     status, body = await ussd(client, gateway, tenant, To="*200#")
 
     assert (status, body["outcome"]) == (404, "no_application")
-    assert receiver.hits == []
+    assert receiver.received == []
 
 
 async def test_ussd_session_takes_status_events_and_fires_callbacks(
-    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: Receiver
+    client: Client, gateway: dict[str, str], tenant: Tenant, receiver: RcmlServer
 ) -> None:
     await provision(
         client,
         tenant,
         PhoneNumber="*777#",
-        UssdUrl=receiver.url("/ussd"),
-        StatusCallback=receiver.url("/status"),
+        UssdUrl=receiver.url("/ok/ussd"),
+        StatusCallback=receiver.url("/ok/status"),
     )
     status, body = await ussd(client, gateway, tenant, To="*777#")
     assert status == 200
@@ -175,13 +176,13 @@ async def test_ussd_session_takes_status_events_and_fires_callbacks(
     )
 
     assert response.status == 202
-    callback = await receiver.wait_for("/status")
+    callback = await receiver.wait_for("/ok/status")
     assert (callback.form["CallSid"], callback.form["CallStatus"]) == (call_sid, "completed")
     assert (callback.form["SequenceNumber"], callback.form["To"]) == ("0", "*777#")
     # A repeated event with the same CallSid gets the same decision and records nothing new.
     again_status, again = await ussd(client, gateway, tenant, To="*777#", CallSid=call_sid)
     assert (again_status, again["call_sid"]) == (200, call_sid)
-    assert [h.path for h in receiver.hits].count("/ussd") == 1
+    assert [h.path for h in receiver.received].count("/ok/ussd") == 1
 
 
 async def test_dry_run_resolves_the_ussd_channel(

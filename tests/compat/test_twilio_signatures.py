@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from twilio.request_validator import RequestValidator
 
-from tests.compat.webhook_receiver import Receiver, receiving
+from tests.api.test_events import RcmlServer, serving_rcml
 from tests.conftest import Tenant
 
 Client = TestClient[web.Request, web.Application]
@@ -26,8 +26,9 @@ def basic(sid: str, token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async with receiving() as server:
+async def receiver() -> AsyncIterator[RcmlServer]:
+    """The tenant's web server: /ok... answers a document naming the path, /error 500."""
+    async with serving_rcml() as server:
         yield server
 
 
@@ -64,7 +65,7 @@ async def test_validator_with_the_auth_token_accepts_rcml_fetches_and_callbacks(
     client: Client,
     tenant: Tenant,
     gateway: dict[str, str],
-    receiver: Receiver,
+    receiver: RcmlServer,
     add_inventory: AddInventory,
 ) -> None:
     """POST RCML fetch and GET status callback both validate with the auth token; a
@@ -76,32 +77,32 @@ async def test_validator_with_the_auth_token_accepts_rcml_fetches_and_callbacks(
         f"/Accounts/{sid}/IncomingPhoneNumbers.json",
         basic(sid, token),
         PhoneNumber=NUMBER,
-        VoiceUrl=receiver.url("/voice?shop=1"),
-        StatusCallback=receiver.url("/status"),
+        VoiceUrl=receiver.url("/ok/voice?shop=1"),
+        StatusCallback=receiver.url("/ok/status"),
         StatusCallbackMethod="GET",
     )
 
     await route_and_complete(client, gateway, "CA" + "1" * 32)
-    fetch = await receiver.wait_for("/voice")
-    callback = await receiver.wait_for("/status")
+    fetch = await receiver.wait_for("/ok/voice")
+    callback = await receiver.wait_for("/ok/status")
 
     validator = RequestValidator(token)
     assert fetch.method == "POST"
     assert fetch.form["AccountSid"] == sid
-    assert validator.validate(fetch.url, fetch.form, fetch.signature)
+    assert validator.validate(fetch.url, fetch.form, fetch.headers["X-Twilio-Signature"])
     assert callback.method == "GET"
     assert "CallStatus=completed" in callback.url
-    assert validator.validate(callback.url, {}, callback.signature)
+    assert validator.validate(callback.url, {}, callback.headers["X-Twilio-Signature"])
     other = RequestValidator("0" * 32)
-    assert not other.validate(fetch.url, fetch.form, fetch.signature)
-    assert not other.validate(callback.url, {}, callback.signature)
+    assert not other.validate(fetch.url, fetch.form, fetch.headers["X-Twilio-Signature"])
+    assert not other.validate(callback.url, {}, callback.headers["X-Twilio-Signature"])
 
 
 async def test_rotating_the_token_with_sign_with_auth_token_moves_the_signing_key(
     client: Client,
     tenant: Tenant,
     gateway: dict[str, str],
-    receiver: Receiver,
+    receiver: RcmlServer,
     add_inventory: AddInventory,
 ) -> None:
     """RotateAuthToken=true with SignWithAuthToken=true: requests validate with the new
@@ -123,7 +124,7 @@ async def test_rotating_the_token_with_sign_with_auth_token_moves_the_signing_ke
         f"/Accounts/{sid}/IncomingPhoneNumbers.json",
         basic(sid, new_token),
         PhoneNumber=NUMBER,
-        VoiceUrl=receiver.url("/voice"),
+        VoiceUrl=receiver.url("/ok/voice"),
     )
     response = await client.post(
         "/v1/events/calls",
@@ -131,9 +132,13 @@ async def test_rotating_the_token_with_sign_with_auth_token_moves_the_signing_ke
         headers=gateway,
     )
     assert response.status == 200
-    fetch = await receiver.wait_for("/voice")
+    fetch = await receiver.wait_for("/ok/voice")
 
-    assert RequestValidator(new_token).validate(fetch.url, fetch.form, fetch.signature)
-    assert not RequestValidator(old_token).validate(fetch.url, fetch.form, fetch.signature)
+    assert RequestValidator(new_token).validate(
+        fetch.url, fetch.form, fetch.headers["X-Twilio-Signature"]
+    )
+    assert not RequestValidator(old_token).validate(
+        fetch.url, fetch.form, fetch.headers["X-Twilio-Signature"]
+    )
     stale = await client.get(f"/2010-04-01/Accounts/{sid}.json", headers=basic(sid, old_token))
     assert stale.status == 401
