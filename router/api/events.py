@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from router import rcml_params
-from router.api import decisions, event_params
+from router.api import decisions, dry_run, event_params
 from router.api.auth import authenticate
 from router.api.formats import json_response
 from router.api.keys import (
@@ -234,6 +234,7 @@ async def resolve_route(request: web.Request) -> web.Response:
     channel = CHANNELS.get((query.get("Channel") or "voice").lower())
     if channel is None:
         raise Invalid("Invalid Channel: must be voice, sms, refer or ussd.", param="Channel")
+    full = _full_trace(query.get("trace"))
     names = event_params.organizations(query)
     unknown: tuple[tuple[str, str], ...] = ()
     if caller is None:
@@ -242,12 +243,24 @@ async def resolve_route(request: web.Request) -> web.Response:
     else:
         destination = source = await _own_organization(request, caller, names)
     resolution = await request.app[RESOLVER].resolve(
-        Query(to, channel, destination, source), trace=True
+        Query(to, channel, destination, source), trace=True, full_trace=full
     )
     body = decisions.envelope("to", to, decide(resolution, channel))
     body["channel"] = channel.value
-    body["trace"] = decisions.unknown_domains(unknown) + decisions.trace(resolution.trace)
+    assert resolution.trace is not None  # asked for
+    body["trace"] = dry_run.render(resolution.trace)
+    if unknown:
+        body["trace"]["organizations"] = decisions.unknown_domains(unknown)
     return json_response(body)
+
+
+def _full_trace(value: str | None) -> bool:
+    """`trace=full` adds the naive scan's attempts; absent or `trace=default`, the summary."""
+    if value is None or value.lower() == "default":
+        return False
+    if value.lower() == "full":
+        return True
+    raise Invalid("Invalid trace: must be default or full.", param="trace")
 
 
 async def _own_organization(request: web.Request, caller: Account, names: OrganizationNames) -> str:

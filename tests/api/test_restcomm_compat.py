@@ -93,10 +93,17 @@ async def test_unknown_domain_means_no_organization_and_routes_a_did(
     assert response.status == 200
     dry_run = await response.json()
     assert dry_run["outcome"] == "routed"
-    notes = [step["result"] for step in dry_run["trace"] if step["stage"] == "organization"]
-    assert notes == [
-        "Domain outside.example names no organization: resolved as none",
-        "SourceDomain caller.example names no organization: resolved as none",
+    assert dry_run["trace"]["organizations"] == [
+        {
+            "field": "Domain",
+            "domain": "outside.example",
+            "result": "names no organization: resolved as none",
+        },
+        {
+            "field": "SourceDomain",
+            "domain": "caller.example",
+            "result": "names no organization: resolved as none",
+        },
     ]
 
 

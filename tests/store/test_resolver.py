@@ -523,6 +523,7 @@ async def test_ttl_refresh_keeps_an_unchanged_matcher_and_rebuilds_a_changed_one
     resolver = Resolver(NumberStore(db), cache_ttl=0.05)
     query = Query("5512", Channel.VOICE, org, None)
     assert (await resolver.resolve(query)).number.voice_url == "http://127.0.0.1:9/a"  # type: ignore[union-attr]
+    await resolver.automata_ready()
     matcher = resolver._orgs[org].matcher
     await asyncio.sleep(0.1)
     await resolver.resolve(Query("5513", Channel.VOICE, org, None))
