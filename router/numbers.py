@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Final, Literal
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, geocoder
 
 from router.errors import Invalid
 
@@ -20,6 +20,7 @@ __all__ = [
     "FRIENDLY_NAME_MAX",
     "InventoryNumberType",
     "area_code_of",
+    "country_name",
     "country_of",
     "friendly_name",
     "parse_e164",
@@ -244,6 +245,16 @@ def country_of(e164: str) -> str | None:
     if region is None and number.country_code is not None:
         region = phonenumbers.region_code_for_country_code(number.country_code)
     return region if region is not None and _is_country_code(region) else None
+
+
+def country_name(country: str) -> str | None:
+    """Return the English name of an ISO 3166 alpha-2 country (`US`: United States), or
+    None when `phonenumbers` does not know it."""
+    example = phonenumbers.example_number(country.upper())
+    if example is None:
+        return None
+    name: str = geocoder.country_name_for_number(example, "en")
+    return name or None
 
 
 def uses_calling_code(e164: str, country: str) -> bool:

@@ -63,5 +63,13 @@ def _match(resolution: Resolution) -> dict[str, Any] | None:
     return {"how": resolution.how, "spelling": resolution.spelling, "pattern": resolution.pattern}
 
 
+def unknown_domains(unknown: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    """The dry run's note on domains that named no organization (SPEC 3.1)."""
+    return [
+        {"field": param, "domain": domain, "result": "names no organization: resolved as none"}
+        for param, domain in unknown
+    ]
+
+
 def status_of(body: dict[str, Any]) -> int:
     return STATUS[Outcome(body["outcome"])]

@@ -61,6 +61,16 @@ class _Inbound:
 
 async def call_event(request: web.Request) -> web.Response:
     """Route an inbound call; a repeated CallSid gets the decision it got first."""
+    return await _route_session(request, Channel.VOICE)
+
+
+async def ussd_event(request: web.Request) -> web.Response:
+    """Route a USSD pull (*777#) by the number's Ussd fields. A USSD session is a call:
+    it is recorded as one, so status events and callbacks work for it."""
+    return await _route_session(request, Channel.USSD)
+
+
+async def _route_session(request: web.Request, channel: Channel) -> web.Response:
     body = await _read(request)
     call_sid = event_params.sid(body, "CallSid", "CA", generate=True)
     assert call_sid is not None
@@ -101,11 +111,11 @@ async def call_event(request: web.Request) -> web.Response:
         )
         return calls.record_call(call, answer)
 
-    query = Query(to, Channel.VOICE, destination, source)
+    query = Query(to, channel, destination, source)
     return await _route(
         request,
         _Inbound(
-            "call",
+            "ussd" if channel is Channel.USSD else "call",
             "call_sid",
             call_sid,
             query,
@@ -223,11 +233,13 @@ async def resolve_route(request: web.Request) -> web.Response:
     to = event_params.dialed(query, "To")
     channel = CHANNELS.get((query.get("Channel") or "voice").lower())
     if channel is None:
-        raise Invalid("Invalid Channel: must be voice, sms or refer.", param="Channel")
+        raise Invalid("Invalid Channel: must be voice, sms, refer or ussd.", param="Channel")
     full = _full_trace(query.get("trace"))
     names = event_params.organizations(query)
+    unknown: tuple[tuple[str, str], ...] = ()
     if caller is None:
-        destination, source = await request.app[ORGANIZATIONS].resolve(names)
+        found = await request.app[ORGANIZATIONS].resolve_noting(names)
+        destination, source, unknown = found.destination, found.source, found.unknown_domains
     else:
         destination = source = await _own_organization(request, caller, names)
     resolution = await request.app[RESOLVER].resolve(
@@ -237,6 +249,8 @@ async def resolve_route(request: web.Request) -> web.Response:
     body["channel"] = channel.value
     assert resolution.trace is not None  # asked for
     body["trace"] = dry_run.render(resolution.trace)
+    if unknown:
+        body["trace"]["organizations"] = decisions.unknown_domains(unknown)
     return json_response(body)
 
 

@@ -220,7 +220,7 @@ async def test_dry_run_channel_sms_has_no_pattern_steps(
 async def test_dry_run_refuses_an_unknown_channel(
     client: Client, gateway: dict[str, str], tenant: Tenant
 ) -> None:
-    """Channel must be voice, sms or refer: anything else is a 400 naming Channel."""
+    """Channel must be voice, sms, refer or ussd: anything else is a 400 naming Channel."""
     status, body = await resolve(client, gateway, To="1000", Channel="fax")
     assert status == 400
     assert "Channel" in body["message"]
