@@ -6,7 +6,16 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from router.api import accounts, applications, callbacks, events, health, inventory, numbers
+from router.api import (
+    accounts,
+    applications,
+    callbacks,
+    events,
+    health,
+    inventory,
+    kannel,
+    numbers,
+)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MOUNT_POINTS = ("/2012-04-24", "/restcomm/2012-04-24")
@@ -117,6 +126,7 @@ def setup_event_routes(app: web.Application) -> None:
     r.add_post("/v1/events/calls", events.call_event)
     r.add_post("/v1/events/messages", events.message_event)
     r.add_post("/v1/events/refers", events.refer_event)
+    r.add_post("/v1/gateways/kannel/messages", kannel.kannel_message)
     r.add_get("/v1/routes/resolve", events.resolve_route)
     r.add_post("/v1/events/calls/{call_sid}/status", callbacks.status_event)
     r.add_get("/v1/calls/{call_sid}/callbacks", callbacks.list_callbacks)

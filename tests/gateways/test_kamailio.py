@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +71,7 @@ async def rig(db: Database, settings: config.Settings, folder: Path) -> AsyncIte
 
 @asynccontextmanager
 async def proxy(
-    router_url: str, tenant: Tenant, app_port: int, **options: object
+    router_url: str, tenant: Tenant, app_port: int, timeout_seconds: int = 2
 ) -> AsyncIterator[Kamailio]:
     """Kamailio asking the router at `router_url`, relaying to SIPp on `app_port`."""
     context = kamailio(
@@ -79,7 +79,7 @@ async def proxy(
         gateway_token=GATEWAY_TOKEN,
         organization_sid=tenant.account.organization_sid,
         app_server_uri=f"sip:127.0.0.1:{app_port}",
-        **options,  # type: ignore[arg-type]
+        timeout_seconds=timeout_seconds,
     )
     running = await asyncio.to_thread(context.__enter__)
     try:
@@ -176,8 +176,9 @@ def _explain(folder: Path, proxy_: Kamailio) -> str:
 
 
 @pytest.fixture
-def app_port() -> Iterator[int]:
-    yield free_udp_port()
+def app_port() -> int:
+    """Where SIPp answers as the application server (Kamailio's APP_SERVER_URI)."""
+    return free_udp_port()
 
 
 # --- a routed call, end to end -------------------------------------------------------------
