@@ -82,9 +82,12 @@ def kamailio(
     mode: str = "relay",
     children: int = 2,
     async_workers: int = 2,
+    shared_memory_mb: int = 32,
+    without_router: bool = False,
     ready_within: float = 15.0,
 ) -> Iterator[Kamailio]:
-    """examples/kamailio/kamailio.cfg in the foreground, UDP on a free loopback port."""
+    """examples/kamailio/kamailio.cfg in the foreground, UDP on a free loopback port
+    (`without_router`: the benchmark baseline, relaying without asking router)."""
     binary = shutil.which("kamailio") or "/usr/sbin/kamailio"
     folder = Path(tempfile.mkdtemp(prefix="router-kamailio-", dir="/tmp"))
     port = free_udp_port()
@@ -103,12 +106,14 @@ def kamailio(
         binary,
         "-f", str(KAMAILIO_CFG),
         "-DD", "-E",  # foreground, children still forked; log to stderr
-        "-m", "32", "-M", "8",  # shared and per-process memory (MB): small, starts fast
+        "-m", str(shared_memory_mb), "-M", "8",  # shared, per-process memory (MB): starts fast
         "-Y", str(folder), "-P", str(folder / "kamailio.pid"), "-w", str(folder),
         "-A", f"KAMAILIO_LISTEN=udp:{LOOPBACK}:{port}",
     ]  # fmt: skip
     for name, value in settings.items():
         command += _define(name, value)
+    if without_router:
+        command += ["-A", "WITHOUT_ROUTER"]
     log = folder / "kamailio.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
