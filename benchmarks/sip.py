@@ -171,7 +171,7 @@ def run(rates: Sequence[int], seconds: float, folder: Path) -> list[Result]:
             "organization_sid": tenant.organization_sid,
             "fetch": False,
             "children": 4,
-            "async_workers": 4,
+            "async_workers": 16,
             "shared_memory_mb": 128,
         }
         for rate in rates:
