@@ -79,6 +79,7 @@ class Result:
     seconds: float
     response_ms: float
     recorded: tuple[int, int] = (0, 0)  # calls and status reports router stored in this run
+    drain_seconds: float = 0.0  # after the last call, until router had every status report
 
     @property
     def calls_per_second(self) -> float:
@@ -179,9 +180,13 @@ def run(rates: Sequence[int], seconds: float, folder: Path) -> list[Result]:
                 before = asyncio.run(_recorded(dsn))
                 with kamailio(**common, without_router=alone) as proxy:  # type: ignore[arg-type]
                     result = calls(folder, proxy.address, rate, seconds, path)
-                    time.sleep(0.5)  # the last status reports reach router
+                    drained = 0.0 if alone else _drain(dsn, before[1] + 3 * result.successful)
                 after = asyncio.run(_recorded(dsn))
-                result = replace(result, recorded=(after[0] - before[0], after[1] - before[1]))
+                result = replace(
+                    result,
+                    recorded=(after[0] - before[0], after[1] - before[1]),
+                    drain_seconds=drained,
+                )
                 print(_line(result), file=sys.stderr, flush=True)
                 results.append(result)
     return results
@@ -190,6 +195,23 @@ def run(rates: Sequence[int], seconds: float, folder: Path) -> list[Result]:
 async def _tenant(dsn: str) -> Tenant:
     async with migrated(dsn) as db:
         return await make_tenant(db)
+
+
+def _drain(dsn: str, reports: int, within: float = 30.0) -> float:
+    """Seconds until router has stored `reports` status reports in all (Kamailio posts
+    them from its queues after the calls), or until they stop coming for 3 s."""
+    started = last_change = time.monotonic()
+    seen = -1
+    while time.monotonic() - started < within:
+        stored = asyncio.run(_recorded(dsn))[1]
+        if stored >= reports:
+            break
+        if stored != seen:
+            seen, last_change = stored, time.monotonic()
+        elif time.monotonic() - last_change > 3:
+            break
+        time.sleep(0.2)
+    return time.monotonic() - started
 
 
 async def _recorded(dsn: str) -> tuple[int, int]:
@@ -212,6 +234,7 @@ def _line(result: Result) -> str:
         f"{result.path:>14} at {result.rate:>4}/s: {result.calls_per_second:7.1f} calls/s,"
         f" {result.failed} failed of {result.offered}, INVITE->200 {result.response_ms:.1f} ms,"
         f" router stored {result.recorded[0]} calls and {result.recorded[1]} status reports"
+        f" ({result.drain_seconds:.1f} s after the last call)"
     )
 
 
@@ -229,6 +252,10 @@ def rows(results: Sequence[Result]) -> list[Row]:
             Row(f"INVITE->200 at {result.rate}/s", result.response_ms, "ms", base.response_ms)
         )
         table.append(Row(f"failed calls at {result.rate}/s", result.failed, "calls", base.failed))
+        table.append(
+            Row(f"status reports stored at {result.rate}/s", result.recorded[1], "reports",
+                3 * result.successful)
+        )  # fmt: skip
     return table
 
 

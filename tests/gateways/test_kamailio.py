@@ -100,7 +100,7 @@ def call(proxy_: Kamailio, number: str, folder: Path, *extra: str) -> list[str]:
         port=free_udp_port(),
         service=number,
         remote=proxy_.address,
-        extra=["-m", "1", "-d", "300", "-recv_timeout", "8000", *extra],
+        extra=["-m", "1", "-d", "1200", "-recv_timeout", "8000", *extra],
     )
 
 
@@ -130,6 +130,7 @@ def refused_scenario(folder: Path, code: int, retry_after: bool = False) -> Path
 
   ]]></send>
   <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
   <recv response="{code}">{check}</recv>
   <send><![CDATA[
 
@@ -143,6 +144,39 @@ def refused_scenario(folder: Path, code: int, retry_after: bool = False) -> Path
       Content-Length: 0
 
   ]]></send>
+</scenario>
+""",
+        encoding="ascii",
+    )
+    return path
+
+
+def rejecting_answerer(folder: Path, code: int) -> Path:
+    """An application server that rings, then rejects the call with `code`."""
+    headers = """
+      [last_Via:]
+      [last_Record-Route:]
+      [last_From:]
+      [last_To:];tag=[pid]R[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port]>
+      Content-Length: 0
+"""
+    path = folder / f"rejecting-{code}.xml"
+    path.write_text(
+        f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="rejecting {code}">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+
+      SIP/2.0 180 Ringing{headers}
+  ]]></send>
+  <send retrans="500"><![CDATA[
+
+      SIP/2.0 {code} Rejected{headers}
+  ]]></send>
+  <recv request="ACK"/>
 </scenario>
 """,
         encoding="ascii",
@@ -228,8 +262,45 @@ async def test_a_routed_call_is_relayed_completes_and_reports_its_progress_in_or
         ("completed", 2),
     ]
     assert {h.call_sid for h in statuses} == {call_sid}
-    assert statuses[2].params["CallDuration"] in {"0", "1"}  # a 0.3 s call, whole seconds
+    assert statuses[2].params["CallDuration"] in {"1", "2"}  # a 1.2 s call, whole seconds
     assert "CallDuration" not in statuses[0].params
+
+
+@pytest.mark.parametrize(("code", "status"), [(486, "busy"), (480, "no-answer"), (500, "failed")])
+async def test_a_rejected_call_reports_ringing_then_why_it_failed(
+    db: Database,
+    settings: config.Settings,
+    tenant: Tenant,
+    folder: Path,
+    app_port: int,
+    code: int,
+    status: str,
+) -> None:
+    """The application server rings, then answers 486, 480 or 500: the caller gets that
+    answer and the StatusCallback gets ringing, then busy, no-answer or failed."""
+    async with rig(db, settings, folder) as r:
+        await provision(
+            r.router,
+            tenant,
+            "1234",
+            VoiceUrl=r.receiver.url("/voice"),
+            StatusCallback=r.receiver.url("/status"),
+        )
+        router_url = f"http://127.0.0.1:{r.router.server.port}"
+        async with proxy(router_url, tenant, app_port) as kam:
+            answerer = sipp_command(rejecting_answerer(folder, code), port=app_port)
+            with sipp([*answerer, "-m", "1"], folder):
+                await refused_call(kam, "1234", folder, code)
+
+            def both() -> bool:
+                return len([h for h in r.receiver.hits if h.path == "/status"]) >= 2
+
+            await eventually(both, within=10)
+    statuses = [h for h in r.receiver.hits if h.path == "/status"]
+    assert [(h.params["CallStatus"], h.sequence) for h in statuses] == [
+        ("ringing", 0),
+        (status, 1),
+    ]
 
 
 # --- unrouted calls and an absent router ---------------------------------------------------
