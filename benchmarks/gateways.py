@@ -114,17 +114,12 @@ def kamailio(
         command += _define(name, value)
     if without_router:
         command += ["-A", "WITHOUT_ROUTER"]
-    log = folder / "kamailio.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    running = Kamailio(process, port, log)
     try:
-        _wait_answering(running, ready_within)
-        yield running
+        with process_in(folder, command, "kamailio.log") as process:
+            running = Kamailio(process, port, folder / "kamailio.log")
+            _wait_answering(running, ready_within)
+            yield running
     finally:
-        stop(process)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -173,9 +168,12 @@ def sipp_command(
 
 
 @contextlib.contextmanager
-def sipp(command: Sequence[str], folder: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """SIPp running `command` in `folder` (its logs land there), stopped at the end."""
-    with (folder / f"sipp-{time.monotonic_ns()}.out").open("wb") as sink:
+def process_in(
+    folder: Path, command: Sequence[str], output: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`command` run in `folder`, in a session of its own, writing to `folder/output`;
+    stopped by its PID when the block ends."""
+    with (folder / output).open("wb") as sink:
         process = subprocess.Popen(
             list(command),
             cwd=folder,
@@ -188,3 +186,10 @@ def sipp(command: Sequence[str], folder: Path) -> Iterator[subprocess.Popen[byte
         yield process
     finally:
         stop(process)
+
+
+def sipp(
+    command: Sequence[str], folder: Path
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """SIPp running `command` in `folder` (its logs land there), stopped at the end."""
+    return process_in(folder, command, f"sipp-{time.monotonic_ns()}.out")

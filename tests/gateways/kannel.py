@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.gateways import REPO, stop
+from benchmarks.gateways import REPO, process_in
 
 KANNEL_CONF = REPO / "examples" / "kannel" / "kannel.conf"
 FAKESMSC = Path("/usr/lib/kannel/test/fakesmsc")
@@ -76,29 +76,19 @@ def kannel(post_url: str, folder: Path, within: float = 20.0) -> Iterator[Kannel
             },
         )
     )
-    started: list[subprocess.Popen[bytes]] = []
     running = Kannel(smsc_port, folder)
-    try:
+    with contextlib.ExitStack() as boxes:
+        started: list[subprocess.Popen[bytes]] = []
         for box, ready in (
             ("bearerbox", "entering mainloop"),  # its ports (the fake SMSC's too) are open
             ("smsbox", "Connected to bearerbox"),
         ):
             binary = shutil.which(box) or f"/usr/sbin/{box}"
-            with (folder / f"{box}.out").open("wb") as sink:
-                started.append(
-                    subprocess.Popen(
-                        [binary, str(conf)],
-                        cwd=folder,
-                        stdout=sink,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
+            started.append(
+                boxes.enter_context(process_in(folder, [binary, str(conf)], f"{box}.out"))
+            )
             _wait_logged(running, folder / f"{box}.log", ready, started, within)
         yield running
-    finally:
-        for process in reversed(started):
-            stop(process)
 
 
 def _wait_logged(
@@ -118,21 +108,10 @@ def _wait_logged(
     raise AssertionError(f"Kannel did not log {line!r} within {within} s\n{running.logs()}")
 
 
-@contextlib.contextmanager
 def fake_smsc(
     running: Kannel, message: str, output: str = "fakesmsc.out"
-) -> Iterator[subprocess.Popen[bytes]]:
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
     """fakesmsc sending "sender receiver text words" once; its output (with the replies
     Kannel sends back) goes to `output` in the folder."""
-    with (running.folder / output).open("wb") as sink:
-        process = subprocess.Popen(
-            [str(FAKESMSC), "-H", "127.0.0.1", "-r", str(running.smsc_port), "-m", "1", message],
-            cwd=running.folder,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        yield process
-    finally:
-        stop(process)
+    command = [str(FAKESMSC), "-H", "127.0.0.1", "-r", str(running.smsc_port), "-m", "1", message]
+    return process_in(running.folder, command, output)

@@ -69,6 +69,18 @@ async def rig(db: Database, settings: config.Settings, folder: Path) -> AsyncIte
         yield Rig(router, receiver, folder)
 
 
+async def provision_with_callback(r: Rig, tenant: Tenant) -> str:
+    """1234 with the tenant app's VoiceUrl and StatusCallback; router's URL."""
+    await provision(
+        r.router,
+        tenant,
+        "1234",
+        VoiceUrl=r.receiver.url("/voice"),
+        StatusCallback=r.receiver.url("/status"),
+    )
+    return f"http://127.0.0.1:{r.router.server.port}"
+
+
 @asynccontextmanager
 async def proxy(
     router_url: str, tenant: Tenant, app_port: int, timeout_seconds: int = 2
@@ -225,14 +237,7 @@ async def test_a_routed_call_is_relayed_completes_and_reports_its_progress_in_or
     with router's CallSid and RCML source in headers, answered, hung up; the number's
     StatusCallback gets ringing, in-progress, completed (with CallDuration) as 0, 1, 2."""
     async with rig(db, settings, folder) as r:
-        await provision(
-            r.router,
-            tenant,
-            "1234",
-            VoiceUrl=r.receiver.url("/voice"),
-            StatusCallback=r.receiver.url("/status"),
-        )
-        router_url = f"http://127.0.0.1:{r.router.server.port}"
+        router_url = await provision_with_callback(r, tenant)
         async with proxy(router_url, tenant, app_port) as kam:
             answer_log = folder / "answers.log"
             answerer = sipp_command(
@@ -279,14 +284,7 @@ async def test_a_rejected_call_reports_ringing_then_why_it_failed(
     """The application server rings, then answers 486, 480 or 500: the caller gets that
     answer and the StatusCallback gets ringing, then busy, no-answer or failed."""
     async with rig(db, settings, folder) as r:
-        await provision(
-            r.router,
-            tenant,
-            "1234",
-            VoiceUrl=r.receiver.url("/voice"),
-            StatusCallback=r.receiver.url("/status"),
-        )
-        router_url = f"http://127.0.0.1:{r.router.server.port}"
+        router_url = await provision_with_callback(r, tenant)
         async with proxy(router_url, tenant, app_port) as kam:
             answerer = sipp_command(rejecting_answerer(folder, code), port=app_port)
             with sipp([*answerer, "-m", "1"], folder):
@@ -312,6 +310,7 @@ async def test_a_rejected_call_reports_ringing_then_why_it_failed(
         ("5550000", None, 404, "not_found"),  # not provisioned
         ("1234", "", 480, "no_application"),  # provisioned without a VoiceUrl
         ("1234", f"{DEAD_URL}/voice", 502, "rcml_unavailable"),  # no RCML
+        ("12!34", None, 400, ""),  # router refuses the dialed string (400, no outcome)
     ],
 )
 async def test_an_unrouted_call_gets_the_mapped_sip_answer(
@@ -325,8 +324,8 @@ async def test_an_unrouted_call_gets_the_mapped_sip_answer(
     code: int,
     outcome: str,
 ) -> None:
-    """not_found -> 404, no_application -> 480, rcml_unavailable -> 502; nothing reaches
-    the application server."""
+    """not_found -> 404, no_application -> 480, rcml_unavailable -> 502, a request router
+    refuses (400) -> 400."""
     async with rig(db, settings, folder) as r:
         if voice_url is not None:
             await provision(r.router, tenant, "1234", VoiceUrl=voice_url)
