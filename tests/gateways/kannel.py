@@ -48,6 +48,11 @@ class Kannel:
     smsc_port: int
     folder: Path
 
+    def outputs(self) -> list[str]:
+        """Everything Kannel and fakesmsc wrote: log files and console output."""
+        paths = [*self.folder.glob("*.log"), *self.folder.glob("*.out")]
+        return [path.read_text(errors="replace") for path in paths]
+
     def logs(self) -> str:
         return "\n".join(
             f"--- {path.name}\n{path.read_text(errors='replace')[-4000:]}"
@@ -85,7 +90,10 @@ def kannel(post_url: str, folder: Path, within: float = 20.0) -> Iterator[Kannel
         ):
             binary = shutil.which(box) or f"/usr/sbin/{box}"
             started.append(
-                boxes.enter_context(process_in(folder, [binary, str(conf)], f"{box}.out"))
+                # -v 1: no debug output on the console (it would print the post-url's token)
+                boxes.enter_context(
+                    process_in(folder, [binary, "-v", "1", str(conf)], f"{box}.out")
+                )
             )
             _wait_logged(running, folder / f"{box}.log", ready, started, within)
         yield running

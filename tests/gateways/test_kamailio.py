@@ -255,6 +255,7 @@ async def test_a_routed_call_is_relayed_completes_and_reports_its_progress_in_or
                 return len(statuses) >= 3
 
             await eventually(all_three, within=10)
+            assert GATEWAY_TOKEN not in kam.log_tail(size=10**7)  # the token is not logged
     voice = [h for h in r.receiver.hits if h.path == "/voice"]
     assert len(voice) == 1  # router fetched the RCML once, before Kamailio relayed
     call_sid = voice[0].params["CallSid"]

@@ -82,6 +82,9 @@ async def test_an_mo_sms_reaches_the_sms_url_and_an_unrouted_one_is_answered_as_
             with fake_smsc(gateway, f"{SENDER} 7777 text nobody here", "unrouted.out"):
                 await eventually(lambda: bool(replies(folder, "unrouted.out")), within=10)
             took = time.monotonic() - started
+        outputs = gateway.outputs()
+    assert len(outputs) >= 4  # both boxes' logs and console output
+    assert not [text for text in outputs if GATEWAY_TOKEN in text]  # the token is not logged
     hit = app.hits[0]
     assert hit.path == "/sms"
     assert hit.params["From"] == SENDER
