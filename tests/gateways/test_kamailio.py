@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -83,15 +84,21 @@ async def provision_with_callback(r: Rig, tenant: Tenant) -> str:
 
 @asynccontextmanager
 async def proxy(
-    router_url: str, tenant: Tenant, app_port: int, timeout_seconds: int = 2
+    router_url: str,
+    tenant: Tenant,
+    app_port: int,
+    timeout_seconds: int = 2,
+    mode: str = "relay",
 ) -> AsyncIterator[Kamailio]:
-    """Kamailio asking the router at `router_url`, relaying to SIPp on `app_port`."""
+    """Kamailio asking the router at `router_url`, relaying (or redirecting) to SIPp on
+    `app_port`."""
     context = kamailio(
         router_url=router_url,
         gateway_token=GATEWAY_TOKEN,
         organization_sid=tenant.account.organization_sid,
         app_server_uri=f"sip:127.0.0.1:{app_port}",
         timeout_seconds=timeout_seconds,
+        mode=mode,
     )
     running = await asyncio.to_thread(context.__enter__)
     try:
@@ -116,12 +123,17 @@ def call(proxy_: Kamailio, number: str, folder: Path, *extra: str) -> list[str]:
     )
 
 
-def refused_scenario(folder: Path, code: int, retry_after: bool = False) -> Path:
-    """A caller that expects the INVITE refused with `code` (and a Retry-After header)."""
+RETRY_AFTER = ("Retry-After:", "^ *[0-9]+$")
+
+
+def refused_scenario(folder: Path, code: int, header: tuple[str, str] | None = None) -> Path:
+    """A caller that expects the INVITE answered with `code` (with `header` matching the
+    given regular expression)."""
     check = (
-        '<action><ereg regexp="^ *[0-9]+$" search_in="hdr" header="Retry-After:"'
-        ' check_it="true" assign_to="retry"/><log message="Retry-After: [$retry]"/></action>'
-        if retry_after
+        f'<action><ereg regexp="{escape(header[1], quote=True)}" search_in="hdr"'
+        f' header="{header[0]}"'
+        ' check_it="true" assign_to="seen"/><log message="seen: [$seen]"/></action>'
+        if header
         else ""
     )
     path = folder / f"refused-{code}.xml"
@@ -197,15 +209,16 @@ def rejecting_answerer(folder: Path, code: int) -> Path:
 
 
 async def refused_call(
-    proxy_: Kamailio, number: str, folder: Path, code: int, retry_after: bool = False
+    proxy_: Kamailio, number: str, folder: Path, code: int, header: tuple[str, str] | None = None
 ) -> float:
-    """Call `number` expecting `code`; the seconds the answer took."""
+    """Call `number` expecting `code` (and `header`); the seconds the answer took."""
+    log = folder / f"refused-{code}.log"
     command = sipp_command(
-        refused_scenario(folder, code, retry_after),
+        refused_scenario(folder, code, header),
         port=free_udp_port(),
         service=number,
         remote=proxy_.address,
-        extra=["-m", "1", "-recv_timeout", "8000"],
+        extra=["-m", "1", "-recv_timeout", "8000", "-trace_logs", "-log_file", str(log)],
     )
     started = time.monotonic()
     with sipp(command, folder) as caller:
@@ -270,6 +283,22 @@ async def test_a_routed_call_is_relayed_completes_and_reports_its_progress_in_or
     assert {h.call_sid for h in statuses} == {call_sid}
     assert statuses[2].params["CallDuration"] in {"1", "2"}  # a 1.2 s call, whole seconds
     assert "CallDuration" not in statuses[0].params
+
+
+async def test_redirect_mode_answers_302_to_the_application_server_with_the_call_sid(
+    db: Database, settings: config.Settings, tenant: Tenant, folder: Path, app_port: int
+) -> None:
+    """ROUTER_MODE "redirect": a routed call gets 302 with APP_SERVER_URI and router's
+    CallSid in the Contact; Kamailio does not relay it."""
+    async with rig(db, settings, folder) as r:
+        router_url = await provision_with_callback(r, tenant)
+        async with proxy(router_url, tenant, app_port, mode="redirect") as kam:
+            contact = ("Contact:", f"<sip:127.0.0.1:{app_port};callsid=CA[0-9a-f]{{32}}>")
+            await refused_call(kam, "1234", folder, 302, header=contact)
+    voice = [h for h in r.receiver.hits if h.path == "/voice"]
+    assert len(voice) == 1  # routed by router, RCML fetched
+    seen = (folder / "refused-302.log").read_text()
+    assert f"seen: <sip:127.0.0.1:{app_port};callsid={voice[0].params['CallSid']}>" in seen
 
 
 @pytest.mark.parametrize(("code", "status"), [(486, "busy"), (480, "no-answer"), (500, "failed")])
@@ -364,7 +393,7 @@ async def test_a_stopped_router_gets_503_with_retry_after(
 ) -> None:
     """Nothing listens at the router URL: the caller gets 503 with Retry-After at once."""
     async with proxy(f"http://127.0.0.1:{free_port()}", tenant, app_port) as kam:
-        took = await refused_call(kam, "1234", folder, 503, retry_after=True)
+        took = await refused_call(kam, "1234", folder, 503, header=RETRY_AFTER)
     assert took < 3
 
 
@@ -380,7 +409,7 @@ async def test_a_slow_router_gets_503_after_the_timeout(
 
     async with receiving(answer=hold) as slow:
         async with proxy(slow.url(""), tenant, app_port, timeout_seconds=1) as kam:
-            took = await refused_call(kam, "1234", folder, 503, retry_after=True)
+            took = await refused_call(kam, "1234", folder, 503, header=RETRY_AFTER)
         release.set()
     assert 0.9 < took < 4
     assert [h.path for h in slow.hits] == ["/v1/events/calls"]
