@@ -128,7 +128,11 @@ async def _route_session(request: web.Request, channel: Channel) -> web.Response
 
 async def message_event(request: web.Request) -> web.Response:
     """Route an inbound SMS (never through patterns); a repeated SmsSid gets its first answer."""
-    body = await _read(request)
+    return await route_message(request, await _read(request))
+
+
+async def route_message(request: web.Request, body: dict[str, Any]) -> web.Response:
+    """Route an SMS event body, however the gateway sent it (also the Kannel adapter's)."""
     sms_sid = event_params.sid(body, "SmsSid", "SM", generate=True)
     assert sms_sid is not None
     from_, to = event_params.text(body, "From", required=True), event_params.dialed(body, "To")

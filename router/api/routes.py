@@ -6,7 +6,16 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from router.api import accounts, applications, callbacks, events, health, inventory, numbers
+from router.api import (
+    accounts,
+    applications,
+    callbacks,
+    events,
+    health,
+    inventory,
+    kannel,
+    numbers,
+)
 from router.api.mounts import RESTCOMM_MOUNTS, TWILIO_MOUNT
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -132,6 +141,7 @@ def setup_event_routes(app: web.Application) -> None:
     r.add_post("/v1/events/messages", events.message_event)
     r.add_post("/v1/events/refers", events.refer_event)
     r.add_post("/v1/events/ussd", events.ussd_event)
+    r.add_post("/v1/gateways/kannel/messages", kannel.kannel_message)
     r.add_get("/v1/routes/resolve", events.resolve_route)
     r.add_post("/v1/events/calls/{call_sid}/status", callbacks.status_event)
     r.add_get("/v1/calls/{call_sid}/callbacks", callbacks.list_callbacks)
