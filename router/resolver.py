@@ -35,9 +35,12 @@ _PATTERN_INPUT = frozenset("0123456789*#+")
 # A full dry run lists at most this many naive (pattern, spelling) attempts.
 FULL_TRACE_LIMIT = 10_000
 _EXACT_FOUND = "the exact stage found the number"
+# A delta of recent pattern writes is folded into a new big database this long after
+# a write, or at once when it holds this many patterns.
+FOLD_DELAY_S = 10.0
+FOLD_DELTA = 64
 
 Matcher = patterns.OrgMatcher | PrefixIndexMatcher
-_Signature = frozenset[patterns.PatternEntry]
 
 
 class NumberSource(Protocol):
@@ -138,7 +141,7 @@ class _OrgPatterns:
     matcher: Matcher
     by_sid: dict[str, IncomingNumber]
     built_at: float
-    signature: _Signature  # what the matcher was built from
+    signature: frozenset[patterns.PatternEntry]  # what the matcher was built from
     version: str  # the store's fingerprint of those numbers when they were read
     stale: bool = False
 
@@ -154,12 +157,14 @@ class Resolver:
         cache_ttl: float = 30.0,
         cache_size: int = 1_000_000,
         match_timeout: float = patterns.DEFAULT_MATCH_TIMEOUT_S,
+        fold_delay_s: float = FOLD_DELAY_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._region = default_region
         self._ttl = cache_ttl
         self._match_timeout = match_timeout
+        self._fold_delay = fold_delay_s
         self._clock = clock
         self._exact: TTLCache[str, tuple[IncomingNumber, ...]] = TTLCache(
             maxsize=cache_size, ttl=cache_ttl, timer=clock
@@ -303,8 +308,13 @@ class Resolver:
         # An invalidation during the read leaves the result usable once, never cached fresh.
         built.stale = generation != self._generation
         self._orgs[organization] = built
-        if _needs_compile(matcher):
-            self._compile_later(organization, signature)
+        if not isinstance(matcher, patterns.OrgMatcher):
+            self._compile_later(organization, delay_s=0.0)
+        elif matcher.delta_size:
+            # Fold the delta into a new big database soon, at once if it grew large: a
+            # burst of writes costs one rebuild, not one per write.
+            large = matcher.delta_size >= FOLD_DELTA
+            self._compile_later(organization, delay_s=0.0 if large else self._fold_delay)
         return built
 
     async def automata_ready(self) -> None:
@@ -312,34 +322,32 @@ class Resolver:
         while self._compiling:
             await asyncio.gather(*self._compiling.values(), return_exceptions=True)
 
-    def _compile_later(
-        self, organization: str, signature: frozenset[patterns.PatternEntry]
-    ) -> None:
+    def _compile_later(self, organization: str, *, delay_s: float) -> None:
         """Compile the organization's full automaton in the background (one at a time per
         organization), then swap it in for whatever matcher answers meanwhile."""
         if organization in self._compiling:
             return
-        task = asyncio.create_task(self._compile(organization, signature))
+        task = asyncio.create_task(self._compile(organization, delay_s))
         self._compiling[organization] = task
         task.add_done_callback(lambda _: self._compiling.pop(organization, None))
 
-    async def _compile(
-        self, organization: str, signature: frozenset[patterns.PatternEntry]
-    ) -> None:
-        previous = self._orgs.get(organization)
-        lends = (
-            previous.matcher
-            if previous and isinstance(previous.matcher, patterns.OrgMatcher)
-            else None
-        )
+    async def _compile(self, organization: str, delay_s: float) -> None:
+        if delay_s:
+            await asyncio.sleep(delay_s)
+        current = self._orgs.get(organization)
+        if current is None:
+            return
+        built_from = current.signature
         try:
             fresh = await asyncio.to_thread(
-                patterns.OrgMatcher, signature, timeout_s=self._match_timeout, previous=lends
+                patterns.OrgMatcher,
+                built_from,
+                timeout_s=self._match_timeout,
+                previous=current.matcher,
             )
         except Exception:  # never lose the matcher that answers; the next write retries
             log.exception("pattern_automaton_failed", organization=organization)
             return
-        built_from = signature
         while (current := self._orgs.get(organization)) is not None:
             if current.signature == built_from:
                 current.matcher = fresh
@@ -404,11 +412,6 @@ def _why_no_pattern_stage(query: Query) -> str | None:
     if not query.to or not _PATTERN_INPUT.issuperset(query.to):
         return "the dialed string holds characters other than digits, *, # and +"
     return None
-
-
-def _needs_compile(matcher: Matcher) -> bool:
-    """True while the organization's automaton is missing or carries a delta."""
-    return not isinstance(matcher, patterns.OrgMatcher) or matcher.delta_size > 0
 
 
 def _pattern_trace(matcher: Matcher, spellings: Sequence[str], full: bool) -> PatternTrace:

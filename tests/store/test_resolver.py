@@ -549,7 +549,7 @@ async def test_a_pattern_write_updates_the_automaton_in_place_and_is_folded_in_l
     through a delta database, a background rebuild folds it in, and a deleted pattern
     never matches after its invalidation."""
     org = tenant.account.organization_sid
-    shared = resolver(db)
+    shared = Resolver(NumberStore(db), fold_delay_s=0.2)
     await provision(tenant, "16.*")
 
     async def pattern_of(to: str) -> str | None:
