@@ -24,6 +24,7 @@ far more slowly than unanchored ones.)
 
 from __future__ import annotations
 
+import ctypes
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -52,6 +53,8 @@ _PLAIN_GROUPS: Final = frozenset({"(", "(?:"})
 _WIDENED_GROUPS: Final = frozenset({"(?>", "(?|"})
 _LOOKAROUNDS: Final = frozenset({"(?=", "(?!", "(?<=", "(?<!"})
 _QUANTIFIERS: Final = frozenset({"*", "+", "?"})
+# Past this many expressions, the compiler's working memory is worth handing back.
+_LARGE_COMPILE: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,10 +250,22 @@ def compile_database(
     indexes = list(range(len(expressions)))
     refused: set[int] = set()
     try:
-        return (_database(indexes, expressions, first_id) if indexes else None), refused
+        database = _database(indexes, expressions, first_id) if indexes else None
     except hyperscan.error:
         kept = _compilable(indexes, expressions, refused)
-    return (_database(kept, expressions, first_id) if kept else None), refused
+        database = _database(kept, expressions, first_id) if kept else None
+    if len(expressions) >= _LARGE_COMPILE:
+        _return_freed_memory()
+    return database, refused
+
+
+def _return_freed_memory() -> None:
+    """Hand the compiler's freed working memory back to the system: glibc keeps it in
+    the process otherwise (about 220 MiB after 10,000 patterns, for a 6 MiB database)."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to hand back this way
+        return
 
 
 def _database(indexes: list[int], expressions: Sequence[str], first_id: int) -> hyperscan.Database:
