@@ -18,6 +18,10 @@ class GatewayAuth:
         self._configured = configured
         self._stored = stored
 
+    def replace_stored(self, stored: Credentials | None) -> None:
+        """A rotated token (`router admin reset-token`) replaces the old one at once."""
+        self._stored = stored
+
     def is_gateway(self, request: web.Request) -> bool:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not token:

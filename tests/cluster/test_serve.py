@@ -95,8 +95,12 @@ async def test_serve_bootstraps_and_keeps_data_across_restarts(data_dir: Path) -
         assert response.status == 200
         sid = (await response.json())["sid"]
     output = _stop(first)
-    assert "Gateway token:" in output
+    # stdout is a pipe here, not a terminal: the generated secret went to a file.
+    assert "Gateway token:" not in output
+    assert "Gateway token:" in (data_dir / "initial-secrets.txt").read_text()
     assert ADMIN_TOKEN not in output  # a configured secret is never echoed
+    assert ADMIN_TOKEN not in (data_dir / "initial-secrets.txt").read_text()
+    (data_dir / "initial-secrets.txt").unlink()
 
     second = _start(data_dir, port, **env)
     await _wait_ready(port, second)
@@ -106,8 +110,8 @@ async def test_serve_bootstraps_and_keeps_data_across_restarts(data_dir: Path) -
     ):
         assert response.status == 200
         assert (await response.json())["phone_number"] == "1234"
-    output = _stop(second)
-    assert "Gateway token:" not in output  # printed once, on the first start only
+    _stop(second)
+    assert not (data_dir / "initial-secrets.txt").exists()  # written once, on the first start
 
 
 async def test_serve_generates_and_prints_admin_credentials_once(data_dir: Path) -> None:
@@ -116,9 +120,15 @@ async def test_serve_generates_and_prints_admin_credentials_once(data_dir: Path)
     process = _start(data_dir, port)
     await _wait_ready(port, process)
     output = _stop(process)
+    secrets_file = data_dir / "initial-secrets.txt"
+    assert f'"path": "{secrets_file}"' in output  # the log says where the secrets are
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
     lines = dict(
-        line.split(":", 1) for line in output.splitlines() if line.startswith("Super admin ")
+        line.split(":", 1)
+        for line in secrets_file.read_text().splitlines()
+        if line.startswith("Super admin ")
     )
+    assert lines["Super admin AuthToken"].split()[0] not in output
     sid = lines["Super admin AccountSid"].strip()
     token = lines["Super admin AuthToken"].split()[0]
     process = _start(data_dir, port)
@@ -132,3 +142,4 @@ async def test_serve_generates_and_prints_admin_credentials_once(data_dir: Path)
         assert response.status == 200
         assert "auth_token" not in await response.json()
     assert "Super admin AuthToken" not in _stop(process)
+    assert "Super admin AuthToken" in secrets_file.read_text()  # not rewritten by later starts
