@@ -5,10 +5,13 @@ handed over in the environment (never on a command line others can read)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
+from typing import IO
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from router.errors import ConfigError, PostgresNotFound, Unavailable
@@ -33,47 +36,49 @@ def restore(dsn: str, source: Path) -> None:
     """Replace everything in the database with the dump in ``source``, in one
     transaction: a failed restore leaves the database as it was.
 
-    pg_restore turns the dump into SQL; psql runs it after dropping the public schema,
-    all in one transaction (pg_restore --clean would leave tables the dump lacks)."""
+    pg_restore turns the dump into SQL, which psql runs between a BEGIN that drops the
+    public schema (pg_restore --clean would leave tables the dump lacks) and a COMMIT
+    sent only once pg_restore has succeeded: cut short, psql rolls everything back."""
     if not source.is_file():
         raise ConfigError(f"No such dump file: {source}")
     url, env = _connection(dsn)
     to_sql = [_tool("pg_restore"), "--no-owner", "--no-privileges", "--file=-", str(source)]
-    apply = [
-        _tool("psql"),
-        "--no-psqlrc",
-        "--quiet",
-        "--single-transaction",
-        "--set=ON_ERROR_STOP=1",
-        "--command=DROP SCHEMA IF EXISTS public CASCADE",
-        "--command=CREATE SCHEMA public",
-        "--file=-",
-        f"--dbname={url}",
-    ]
-    try:
-        with subprocess.Popen(
-            to_sql, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-        ) as producer:
-            assert producer.stdout is not None
-            applied = subprocess.run(
-                apply,
-                stdin=producer.stdout,
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=TOOL_TIMEOUT_SECONDS,
-                check=False,
-            )
-            producer.stdout.close()
-            read_error = producer.stderr.read().decode(errors="replace") if producer.stderr else ""
-            producer.wait(timeout=TOOL_TIMEOUT_SECONDS)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise Unavailable(f"restore could not run: {error}") from error
-    if producer.returncode != 0:
-        raise ConfigError(f"{source} is not a dump router can restore: {read_error.strip()}")
-    if applied.returncode != 0:
-        said = applied.stderr.strip() or applied.stdout.strip()
-        raise Unavailable(f"Restore failed, the database is unchanged: {said}")
+    apply = [_tool("psql"), "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1", f"--dbname={url}"]
+    begin = b"BEGIN;\nDROP SCHEMA IF EXISTS public CASCADE;\nCREATE SCHEMA public;\n"
+    with tempfile.TemporaryFile() as read_errors, tempfile.TemporaryFile() as apply_errors:
+        try:
+            with (
+                subprocess.Popen(
+                    apply,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=apply_errors,
+                    env=env,
+                ) as psql,
+                subprocess.Popen(to_sql, stdout=subprocess.PIPE, stderr=read_errors) as reader,
+            ):
+                assert psql.stdin is not None
+                assert reader.stdout is not None
+                with contextlib.suppress(BrokenPipeError):  # psql stopped at an error
+                    psql.stdin.write(begin)
+                    shutil.copyfileobj(reader.stdout, psql.stdin)
+                    if reader.wait(timeout=TOOL_TIMEOUT_SECONDS) == 0:
+                        psql.stdin.write(b"\nCOMMIT;\n")
+                psql.stdin.close()
+                psql.wait(timeout=TOOL_TIMEOUT_SECONDS)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise Unavailable(f"The restore could not run: {error}") from error
+        if reader.returncode != 0:
+            said = _read(read_errors)
+            raise ConfigError(f"{source} is not a dump router can restore: {said}")
+        if psql.returncode != 0:
+            said = _read(apply_errors)
+            raise Unavailable(f"The restore failed; the database is unchanged: {said}")
+
+
+def _read(file: IO[bytes]) -> str:
+    file.seek(0)
+    return file.read().decode(errors="replace").strip()
 
 
 def _tool(name: str) -> str:
