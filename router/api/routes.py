@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from router.api import accounts, applications, callbacks, events, health, inventory, numbers
+from router.api.reference import add_reference_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MOUNT_POINTS = ("/2012-04-24", "/restcomm/2012-04-24")
@@ -109,6 +110,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/healthz", health.healthz)
     r.add_get("/readyz", health.readyz)
     r.add_get("/metrics", health.metrics)
+    add_reference_routes(r, MOUNT_POINTS)
     setup_event_routes(app)
 
 

@@ -1,0 +1,505 @@
+"""The OpenAPI 3.1 document of every route, built from one description per resource.
+
+Restcomm resources are described once, relative to a mount point, and emitted under
+each mount the route table registers (routes.MOUNT_POINTS), with the `.json` variant
+where the route table has one; a new mount is one more prefix. tests/api/
+test_openapi.py holds the document to the route table, and schemathesis holds the
+server to the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from router.api.openapi_schemas import SCHEMAS, Schema, ref
+from router.version import version
+
+JSON = "application/json"
+XML = "application/xml"
+FORM = "application/x-www-form-urlencoded"
+KINDS = ("Local", "TollFree", "Mobile")
+NUMBER_FIELDS = (
+    "PhoneNumber",
+    "FriendlyName",
+    "VoiceUrl",
+    "VoiceMethod",
+    "VoiceFallbackUrl",
+    "VoiceFallbackMethod",
+    "StatusCallback",
+    "StatusCallbackMethod",
+    "VoiceCallerIdLookup",
+    "VoiceApplicationSid",
+    "SmsUrl",
+    "SmsMethod",
+    "SmsFallbackUrl",
+    "SmsFallbackMethod",
+    "SmsApplicationSid",
+    "ReferUrl",
+    "ReferMethod",
+    "ReferApplicationSid",
+    "AreaCode",
+    "isSIP",
+)
+EVENT_FIELDS = (
+    "From",
+    "To",
+    "DestinationOrganizationSid",
+    "SourceOrganizationSid",
+    "Domain",
+    "SourceDomain",
+    "CallSid",
+    "SmsSid",
+    "Body",
+    "CallerName",
+    "ForwardedFrom",
+    "SipHeaders",
+    "Direction",
+)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One method on one resource."""
+
+    summary: str
+    ok: int = 200
+    result: str | None = None  # schema name of the success body; None: no body
+    auth: str = "basic"  # basic, bearer, either, none
+    query: tuple[str, ...] = ()
+    form: tuple[str, ...] = ()
+    errors: tuple[int, ...] = (400, 401, 403, 404, 413, 503)
+    body_media: str = ""  # a non-form body (text/csv)
+    results: dict[int, str] = field(default_factory=dict)  # other statuses with a body
+    media: tuple[str, ...] = (JSON, XML)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A path (relative to a mount for the Restcomm API) and its methods."""
+
+    path: str
+    methods: dict[str, Operation]
+    tag: str
+    json_suffix: bool = False  # also answers at path + ".json"
+
+
+NOT_ALLOWED = Operation("Not supported here: always 405", ok=405, errors=(401, 403, 404))
+
+
+def _number_list(what: str) -> Operation:
+    return Operation(
+        f"List {what}",
+        result="IncomingPhoneNumberList",
+        query=("PhoneNumber", "FriendlyName", "Beta", "Page", "PageSize", "SortBy", "Reverse"),
+    )
+
+
+def _provision(what: str) -> Operation:
+    return Operation(
+        f"Provision {what}", result="IncomingPhoneNumber", form=NUMBER_FIELDS, errors=_ALL_4XX
+    )
+
+
+_ALL_4XX = (400, 401, 403, 404, 409, 413, 503)
+_UPDATE_NUMBER = Operation(
+    "Update a number (only the given parameters change)",
+    result="IncomingPhoneNumber",
+    form=(*NUMBER_FIELDS, "AccountSid"),
+    errors=_ALL_4XX,
+)
+_ACCOUNT = "/Accounts/{account_sid}"
+_NUMBERS = _ACCOUNT + "/IncomingPhoneNumbers"
+
+RESTCOMM: tuple[Resource, ...] = (
+    Resource(
+        _NUMBERS + "/migrate",
+        {
+            "post": Operation(
+                "Move an account tree's numbers to another organization (super admin)",
+                result="Migration",
+                form=("OrganizationSid",),
+                errors=_ALL_4XX,
+            ),
+            "get": NOT_ALLOWED,
+            "put": NOT_ALLOWED,
+            "delete": NOT_ALLOWED,
+        },
+        "IncomingPhoneNumbers",
+        json_suffix=True,
+    ),
+    Resource(
+        _NUMBERS + "/{kind}",
+        {
+            "get": _number_list("numbers of one type"),
+            "post": _provision("a number of this type"),
+            "put": NOT_ALLOWED,
+            "delete": NOT_ALLOWED,
+        },
+        "IncomingPhoneNumbers",
+    ),
+    Resource(
+        _NUMBERS + "/{sid}",
+        {
+            "get": Operation("Fetch a number", result="IncomingPhoneNumber"),
+            "post": _UPDATE_NUMBER,
+            "put": _UPDATE_NUMBER,
+            "delete": Operation("Release a number", ok=204),
+        },
+        "IncomingPhoneNumbers",
+    ),
+    Resource(
+        _NUMBERS,
+        {
+            "get": _number_list("the account's numbers"),
+            "post": _provision("a number"),
+            "put": NOT_ALLOWED,
+            "delete": NOT_ALLOWED,
+        },
+        "IncomingPhoneNumbers",
+        json_suffix=True,
+    ),
+    Resource(
+        _ACCOUNT + "/AvailablePhoneNumbers/{country}/{kind}",
+        {
+            "get": Operation(
+                "Free inventory numbers",
+                result="AvailablePhoneNumberList",
+                query=("AreaCode", "Contains", "PageSize"),
+            )
+        },
+        "AvailablePhoneNumbers",
+    ),
+    Resource(
+        _ACCOUNT + "/Applications/{sid}",
+        {
+            "get": Operation("Fetch an application", result="Application"),
+            "post": Operation(
+                "Update an application",
+                result="Application",
+                form=("FriendlyName", "RcmlUrl", "Kind", "VoiceCallerIdLookup"),
+            ),
+            "put": Operation(
+                "Update an application",
+                result="Application",
+                form=("FriendlyName", "RcmlUrl", "Kind", "VoiceCallerIdLookup"),
+            ),
+            "delete": Operation("Delete an application", ok=204, errors=_ALL_4XX),
+        },
+        "Applications",
+    ),
+    Resource(
+        _ACCOUNT + "/Applications",
+        {
+            "get": Operation("List applications", result="ApplicationList"),
+            "post": Operation(
+                "Create an application",
+                result="Application",
+                form=("FriendlyName", "RcmlUrl", "Kind", "VoiceCallerIdLookup"),
+            ),
+        },
+        "Applications",
+        json_suffix=True,
+    ),
+    Resource(
+        "/Accounts/{sid}",
+        {
+            "get": Operation("Fetch an account", result="Account"),
+            "post": Operation(
+                "Update an account",
+                result="Account",
+                form=("FriendlyName", "Status", "AuthToken", "RotateAuthToken", "RotateSigningKey"),
+                errors=_ALL_4XX,
+            ),
+            "put": Operation(
+                "Update an account",
+                result="Account",
+                form=("FriendlyName", "Status", "AuthToken", "RotateAuthToken", "RotateSigningKey"),
+                errors=_ALL_4XX,
+            ),
+        },
+        "Accounts",
+    ),
+    Resource(
+        "/Accounts",
+        {
+            "get": Operation("The caller's account and its sub-accounts", result="AccountList"),
+            "post": Operation(
+                "Create a sub-account",
+                result="Account",
+                form=("FriendlyName", "Role", "OrganizationSid"),
+                errors=_ALL_4XX,
+            ),
+        },
+        "Accounts",
+        json_suffix=True,
+    ),
+    Resource(
+        "/Organizations/{sid}",
+        {"get": Operation("Fetch an organization (super admin)", result="Organization")},
+        "Organizations",
+    ),
+    Resource(
+        "/Organizations",
+        {
+            "get": Operation("List organizations (super admin)", result="OrganizationList"),
+            "post": Operation(
+                "Create an organization (super admin)",
+                result="Organization",
+                form=("DomainName",),
+                errors=_ALL_4XX,
+            ),
+        },
+        "Organizations",
+        json_suffix=True,
+    ),
+)
+
+_GATEWAY_EVENT = {
+    "post": Operation(
+        "Routing decision for an inbound event (the gateway)",
+        result="Decision",
+        auth="bearer",
+        query=("fetch",),
+        form=EVENT_FIELDS,
+        errors=(400, 401, 413, 503),
+        results={403: "Decision", 404: "Decision", 502: "Decision"},
+        media=(JSON,),
+    )
+}
+
+V1: tuple[Resource, ...] = (
+    Resource(
+        "/v1/admin/inventory",
+        {
+            "post": Operation(
+                "Load a CSV inventory file (super admin)",
+                result="InventoryImport",
+                body_media="text/csv",
+                media=(JSON,),
+            )
+        },
+        "Inventory",
+    ),
+    Resource("/v1/events/calls", _GATEWAY_EVENT, "Events"),
+    Resource("/v1/events/messages", _GATEWAY_EVENT, "Events"),
+    Resource("/v1/events/refers", _GATEWAY_EVENT, "Events"),
+    Resource(
+        "/v1/routes/resolve",
+        {
+            "get": Operation(
+                "How a number resolves, with every step tried; no side effects",
+                result="Decision",
+                auth="either",
+                query=("To", "Channel", "DestinationOrganizationSid", "Domain", "From"),
+                results={403: "Decision", 404: "Decision"},
+                media=(JSON,),
+            )
+        },
+        "Events",
+    ),
+    Resource(
+        "/v1/events/calls/{call_sid}/status",
+        {
+            "post": Operation(
+                "A call's status report; 202 once its status callback is queued",
+                ok=202,
+                result="StatusAccepted",
+                auth="bearer",
+                form=("CallStatus", "CallDuration", "OutboundCallSid", "ForwardedFrom"),
+                errors=(400, 401, 404, 409, 413, 503),
+                media=(JSON,),
+            )
+        },
+        "Callbacks",
+    ),
+    Resource(
+        "/v1/calls/{call_sid}/callbacks",
+        {
+            "get": Operation(
+                "A call's status callbacks and their attempts",
+                result="CallCallbacks",
+                auth="either",
+                media=(JSON,),
+            )
+        },
+        "Callbacks",
+    ),
+    Resource(
+        "/v1/callbacks/{callback_id}/retry",
+        {
+            "post": Operation(
+                "Re-send a callback that gave up",
+                ok=202,
+                result="RetryAccepted",
+                auth="either",
+                errors=(401, 403, 404, 409, 503),
+                media=(JSON,),
+            )
+        },
+        "Callbacks",
+    ),
+    Resource(
+        "/healthz",
+        {
+            "get": Operation(
+                "Liveness and version", result="Health", auth="none", errors=(), media=(JSON,)
+            )
+        },
+        "Operations",
+    ),
+    Resource(
+        "/readyz",
+        {
+            "get": Operation(
+                "Readiness: database reachable, migrations applied",
+                result="Health",
+                auth="none",
+                errors=(),
+                results={503: "Health"},
+                media=(JSON,),
+            )
+        },
+        "Operations",
+    ),
+    Resource(
+        "/metrics",
+        {"get": Operation("Prometheus metrics", auth="none", errors=(), media=("text/plain",))},
+        "Operations",
+    ),
+    Resource(
+        "/openapi.json",
+        {"get": Operation("This document", auth="none", errors=(), media=(JSON,))},
+        "Operations",
+    ),
+    Resource(
+        "/docs",
+        {"get": Operation("The API reference page", auth="none", errors=(), media=("text/html",))},
+        "Operations",
+    ),
+)
+
+_PATH_PARAMETERS: dict[str, Schema] = {
+    "account_sid": {"type": "string", "description": "AC followed by 32 hex digits"},
+    "sid": {"type": "string", "description": "the resource's sid; a .json suffix answers JSON"},
+    "kind": {"type": "string", "enum": [k + s for k in KINDS for s in ("", ".json")]},
+    "country": {"type": "string", "description": "ISO 3166 alpha-2, such as US"},
+    "call_sid": {"type": "string", "description": "CA followed by 32 hex digits"},
+    "callback_id": {"type": "string", "description": "a callback's id (digits)"},
+}
+_SECURITY: dict[str, list[dict[str, list[str]]]] = {
+    "basic": [{"basic": []}],
+    "bearer": [{"gateway": []}],
+    "either": [{"basic": []}, {"gateway": []}],
+    "none": [],
+}
+_LIST_SCHEMAS = {
+    "ApplicationList": "Application",
+    "AccountList": "Account",
+    "OrganizationList": "Organization",
+}
+
+
+def document(mounts: Sequence[str]) -> dict[str, Any]:
+    """The whole document, the Restcomm resources under each of ``mounts``."""
+    paths: dict[str, Any] = {}
+    for mount in mounts:
+        for resource in RESTCOMM:
+            for path in _variants(mount + resource.path, resource.json_suffix):
+                paths[path] = _path_item(resource, path)
+    for resource in V1:
+        paths[resource.path] = _path_item(resource, resource.path)
+    schemas = {**SCHEMAS, **{name: _list(item) for name, item in _LIST_SCHEMAS.items()}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "router",
+            "version": version(),
+            "description": (
+                "Inbound call and SMS routing with a Restcomm-compatible provisioning API. "
+                "Restcomm routes answer JSON with a .json suffix or an Accept header "
+                "naming JSON, XML otherwise; request bodies are forms or JSON."
+            ),
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic", "description": "AccountSid:AuthToken"},
+                "gateway": {"type": "http", "scheme": "bearer", "description": "gateway token"},
+            },
+        },
+    }
+
+
+def _variants(path: str, json_suffix: bool) -> Iterable[str]:
+    return (path, path + ".json") if json_suffix else (path,)
+
+
+def _list(item: str) -> Schema:
+    return {"type": "array", "items": ref(item)}
+
+
+def _path_item(resource: Resource, path: str) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    if names:
+        item["parameters"] = [
+            {"name": name, "in": "path", "required": True, "schema": _PATH_PARAMETERS[name]}
+            for name in names
+        ]
+    for method, operation in resource.methods.items():
+        item[method] = _operation(operation, method, path, resource.tag)
+    return item
+
+
+def _operation(operation: Operation, method: str, path: str, tag: str) -> dict[str, Any]:
+    media = (JSON,) if path.endswith(".json") else operation.media
+    body: dict[str, Any] = {
+        "summary": operation.summary,
+        "tags": [tag],
+        "operationId": f"{method}{path}",
+        "security": _SECURITY[operation.auth],
+        "responses": _responses(operation, media),
+    }
+    if operation.query:
+        body["parameters"] = [
+            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+            for name in operation.query
+        ]
+    if operation.form:
+        fields = {"type": "object", "properties": {n: {"type": "string"} for n in operation.form}}
+        body["requestBody"] = {
+            "required": False,
+            "content": {FORM: {"schema": fields}, JSON: {"schema": fields}},
+        }
+    elif operation.body_media:
+        body["requestBody"] = {
+            "required": True,
+            "content": {operation.body_media: {"schema": {"type": "string"}}},
+        }
+    return body
+
+
+def _responses(operation: Operation, media: Sequence[str]) -> dict[str, Any]:
+    responses: dict[str, Any] = {}
+    if operation.ok == 204:
+        responses["204"] = {"description": "done, no body"}
+    elif operation.ok == 405:
+        responses["405"] = _content("method not allowed", "Error", media)
+    else:
+        responses[str(operation.ok)] = _content("success", operation.result, media)
+    for status, schema in operation.results.items():
+        responses[str(status)] = _content("see the body", schema, media)
+    for status in operation.errors:
+        if str(status) not in responses:
+            responses[str(status)] = _content("error", "Error", media)
+    return responses
+
+
+def _content(description: str, schema: str | None, media: Sequence[str]) -> dict[str, Any]:
+    content: dict[str, Any] = {}
+    for kind in media:
+        content[kind] = {"schema": ref(schema)} if schema and kind == JSON else {}
+    return {"description": description, "content": content}
