@@ -43,7 +43,17 @@ def announce(result: Bootstrap, data_dir: Path, stream: TextIO | None = None) ->
         out.flush()
         return None
     path = data_dir / SECRETS_FILE_NAME
-    write_owner_only(path, "\n".join(lines) + "\n")
+    try:
+        write_owner_only(path, "\n".join(lines) + "\n")
+    except OSError as error:
+        # Never fall back to the log; new secrets can be had at any time.
+        log.error(
+            "generated_secrets_not_written",
+            path=str(path),
+            error=error.strerror,
+            hint="run `router admin reset-token` to get new ones",
+        )
+        return None
     log.warning(
         "generated_secrets_written",
         path=str(path),

@@ -108,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate_parser = command("migrate", "apply database migrations, then exit", parents=[common])
     migrate_parser.set_defaults(command=migrate, parser=migrate_parser)
 
-    inventory_parser = command("inventory", "manage the number inventory")
+    inventory_parser = command("inventory", "manage the number inventory", parents=[common])
     inventory_commands = inventory_parser.add_subparsers(required=True, metavar="ACTION")
     import_parser = inventory_commands.add_parser(
         "import", help="load DIDs from a CSV file", parents=[common]
@@ -116,7 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     import_parser.add_argument("file", type=Path, help="CSV: number, type, area code, country")
     import_parser.set_defaults(command=inventory_import, parser=import_parser)
 
-    admin_parser = command("admin", "administration of a stopped or running service")
+    admin_parser = command(
+        "admin", "administration of a stopped or running service", parents=[common]
+    )
     admin_commands = admin_parser.add_subparsers(required=True, metavar="ACTION")
     reset_parser = admin_commands.add_parser(
         "reset-token",

@@ -109,6 +109,16 @@ _UPDATE_NUMBER = Operation(
     form=(*NUMBER_FIELDS, "AccountSid"),
     errors=_ALL_4XX,
 )
+_APPLICATION_FIELDS = ("FriendlyName", "RcmlUrl", "Kind", "VoiceCallerIdLookup")
+_UPDATE_APPLICATION = Operation(
+    "Update an application", result="Application", form=_APPLICATION_FIELDS
+)
+_UPDATE_ACCOUNT = Operation(
+    "Update an account",
+    result="Account",
+    form=("FriendlyName", "Status", "AuthToken", "RotateAuthToken", "RotateSigningKey"),
+    errors=_ALL_4XX,
+)
 _ACCOUNT = "/Accounts/{account_sid}"
 _NUMBERS = _ACCOUNT + "/IncomingPhoneNumbers"
 
@@ -175,16 +185,8 @@ RESTCOMM: tuple[Resource, ...] = (
         _ACCOUNT + "/Applications/{sid}",
         {
             "get": Operation("Fetch an application", result="Application"),
-            "post": Operation(
-                "Update an application",
-                result="Application",
-                form=("FriendlyName", "RcmlUrl", "Kind", "VoiceCallerIdLookup"),
-            ),
-            "put": Operation(
-                "Update an application",
-                result="Application",
-                form=("FriendlyName", "RcmlUrl", "Kind", "VoiceCallerIdLookup"),
-            ),
+            "post": _UPDATE_APPLICATION,
+            "put": _UPDATE_APPLICATION,
             "delete": Operation("Delete an application", ok=204, errors=_ALL_4XX),
         },
         "Applications",
@@ -196,7 +198,7 @@ RESTCOMM: tuple[Resource, ...] = (
             "post": Operation(
                 "Create an application",
                 result="Application",
-                form=("FriendlyName", "RcmlUrl", "Kind", "VoiceCallerIdLookup"),
+                form=_APPLICATION_FIELDS,
             ),
         },
         "Applications",
@@ -206,18 +208,8 @@ RESTCOMM: tuple[Resource, ...] = (
         "/Accounts/{sid}",
         {
             "get": Operation("Fetch an account", result="Account"),
-            "post": Operation(
-                "Update an account",
-                result="Account",
-                form=("FriendlyName", "Status", "AuthToken", "RotateAuthToken", "RotateSigningKey"),
-                errors=_ALL_4XX,
-            ),
-            "put": Operation(
-                "Update an account",
-                result="Account",
-                form=("FriendlyName", "Status", "AuthToken", "RotateAuthToken", "RotateSigningKey"),
-                errors=_ALL_4XX,
-            ),
+            "post": _UPDATE_ACCOUNT,
+            "put": _UPDATE_ACCOUNT,
         },
         "Accounts",
     ),

@@ -38,6 +38,7 @@ def test_serve_help_documents_every_option_and_the_variables() -> None:
         ["serve", "--config", "{missing}"],
         ["--config", "{missing}", "serve"],
         ["inventory", "import", "--config", "{missing}", "some.csv"],
+        ["inventory", "--config", "{missing}", "import", "some.csv"],
         ["backup", "--config", "{missing}", "out.dump"],
     ],
 )
