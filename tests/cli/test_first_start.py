@@ -15,7 +15,6 @@ from tests.cli.router_process import (
     ROUTER,
     environment,
     free_port,
-    start,
     stop,
     wait_ready,
     workdir,
@@ -69,25 +68,6 @@ async def test_on_a_terminal_secrets_are_printed_and_no_file_is_written(workdir:
     # One line says a new database was made, and where.
     [created] = [line for line in text.splitlines() if "new_embedded_database" in line]
     assert json.loads(created)["path"] == str(data_dir / "pgdata")
-
-
-async def test_the_new_database_line_appears_on_the_first_start_only(workdir: Path) -> None:
-    port = free_port()
-    data_dir = workdir / "data"
-    process = start("--port", str(port), "--data-dir", str(data_dir))
-    try:
-        await wait_ready(port, process)
-    finally:
-        first = stop(process)
-    assert f'"path": "{data_dir / "pgdata"}"' in first
-    assert first.count("new_embedded_database") == 1
-    process = start("--port", str(port), "--data-dir", str(data_dir))
-    try:
-        await wait_ready(port, process)
-    finally:
-        second = stop(process)
-    assert "new_embedded_database" not in second
-    assert "generated_secrets_written" not in second
 
 
 def test_a_busy_port_is_refused_in_one_line_before_anything_starts(workdir: Path) -> None:

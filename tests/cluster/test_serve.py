@@ -45,6 +45,9 @@ async def test_serve_bootstraps_and_keeps_data_across_restarts(data_dir: Path) -
         assert response.status == 200
         sid = (await response.json())["sid"]
     output = stop(first)
+    # One line says a new, empty database was created, and where; later starts do not.
+    assert output.count("new_embedded_database") == 1
+    assert f'"path": "{data_dir / "pgdata"}"' in output
     # stdout is a pipe here, not a terminal: the generated secret went to a file.
     assert "Gateway token:" not in output
     assert "Gateway token:" in (data_dir / "initial-secrets.txt").read_text()
@@ -60,7 +63,8 @@ async def test_serve_bootstraps_and_keeps_data_across_restarts(data_dir: Path) -
     ):
         assert response.status == 200
         assert (await response.json())["phone_number"] == "1234"
-    stop(second)
+    output = stop(second)
+    assert "new_embedded_database" not in output
     assert not (data_dir / "initial-secrets.txt").exists()  # written once, on the first start
 
 
