@@ -1,18 +1,20 @@
 """The OpenAPI 3.1 document of every route, built from one description per resource.
 
-Restcomm resources are described once, relative to a mount point, and emitted under
-each mount the route table registers (routes.MOUNT_POINTS), with the `.json` variant
-where the route table has one; a new mount is one more prefix. tests/api/
-test_openapi.py holds the document to the route table, and schemathesis holds the
-server to the document.
+Management resources are described once, relative to a mount point, and emitted under
+each mount of the dialects they belong to (Restcomm's two, Twilio's, as the route table
+registers them), with the `.json` variant where the route table has one; a new mount
+is one more prefix. tests/api/test_openapi.py holds the document to the route table,
+and schemathesis holds the server to the document.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from router.api.mounts import Dialect
 from router.api.openapi_schemas import SCHEMAS, Schema, ref
 from router.version import version
 
@@ -73,6 +75,7 @@ class Operation:
     body_media: str = ""  # a non-form body (text/csv)
     results: dict[int, str] = field(default_factory=dict)  # other statuses with a body
     media: tuple[str, ...] = (JSON, XML)
+    creates: bool = False  # Twilio's mount answers 201, Restcomm's 200 (SPEC 2.1)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Resource:
     methods: dict[str, Operation]
     tag: str
     json_suffix: bool = False  # also answers at path + ".json"
+    dialects: tuple[Dialect, ...] = (Dialect.RESTCOMM, Dialect.TWILIO)
 
 
 NOT_ALLOWED = Operation("Not supported here: always 405", ok=405, errors=(401, 403, 404))
@@ -98,7 +102,11 @@ def _number_list(what: str) -> Operation:
 
 def _provision(what: str) -> Operation:
     return Operation(
-        f"Provision {what}", result="IncomingPhoneNumber", form=NUMBER_FIELDS, errors=_ALL_4XX
+        f"Provision {what}",
+        result="IncomingPhoneNumber",
+        form=NUMBER_FIELDS,
+        errors=_ALL_4XX,
+        creates=True,
     )
 
 
@@ -120,9 +128,11 @@ _UPDATE_ACCOUNT = Operation(
     errors=_ALL_4XX,
 )
 _ACCOUNT = "/Accounts/{account_sid}"
+_RESTCOMM_ONLY = (Dialect.RESTCOMM,)
+_TWILIO_ONLY = (Dialect.TWILIO,)
 _NUMBERS = _ACCOUNT + "/IncomingPhoneNumbers"
 
-RESTCOMM: tuple[Resource, ...] = (
+MANAGEMENT: tuple[Resource, ...] = (
     Resource(
         _NUMBERS + "/migrate",
         {
@@ -138,6 +148,14 @@ RESTCOMM: tuple[Resource, ...] = (
         },
         "IncomingPhoneNumbers",
         json_suffix=True,
+        dialects=_RESTCOMM_ONLY,
+    ),
+    Resource(
+        _NUMBERS + "/AvailableCountries",
+        {"get": Operation("Countries with free inventory", result="AvailableCountries")},
+        "AvailablePhoneNumbers",
+        json_suffix=True,
+        dialects=_RESTCOMM_ONLY,
     ),
     Resource(
         _NUMBERS + "/{kind}",
@@ -182,6 +200,19 @@ RESTCOMM: tuple[Resource, ...] = (
         "AvailablePhoneNumbers",
     ),
     Resource(
+        _ACCOUNT + "/AvailablePhoneNumbers/{country}",
+        {"get": Operation("A country's number types (Twilio)", result="TwilioResource")},
+        "AvailablePhoneNumbers",
+        dialects=_TWILIO_ONLY,
+    ),
+    Resource(
+        _ACCOUNT + "/AvailablePhoneNumbers",
+        {"get": Operation("Countries with free inventory (Twilio)", result="TwilioResource")},
+        "AvailablePhoneNumbers",
+        json_suffix=True,
+        dialects=_TWILIO_ONLY,
+    ),
+    Resource(
         _ACCOUNT + "/Applications/{sid}",
         {
             "get": Operation("Fetch an application", result="Application"),
@@ -199,6 +230,7 @@ RESTCOMM: tuple[Resource, ...] = (
                 "Create an application",
                 result="Application",
                 form=_APPLICATION_FIELDS,
+                creates=True,
             ),
         },
         "Applications",
@@ -222,6 +254,7 @@ RESTCOMM: tuple[Resource, ...] = (
                 result="Account",
                 form=("FriendlyName", "Role", "OrganizationSid"),
                 errors=_ALL_4XX,
+                creates=True,
             ),
         },
         "Accounts",
@@ -231,6 +264,7 @@ RESTCOMM: tuple[Resource, ...] = (
         "/Organizations/{sid}",
         {"get": Operation("Fetch an organization (super admin)", result="Organization")},
         "Organizations",
+        dialects=_RESTCOMM_ONLY,
     ),
     Resource(
         "/Organizations",
@@ -245,6 +279,7 @@ RESTCOMM: tuple[Resource, ...] = (
         },
         "Organizations",
         json_suffix=True,
+        dialects=_RESTCOMM_ONLY,
     ),
 )
 
@@ -277,6 +312,23 @@ V1: tuple[Resource, ...] = (
     Resource("/v1/events/calls", _GATEWAY_EVENT, "Events"),
     Resource("/v1/events/messages", _GATEWAY_EVENT, "Events"),
     Resource("/v1/events/refers", _GATEWAY_EVENT, "Events"),
+    Resource("/v1/events/ussd", _GATEWAY_EVENT, "Events"),
+    Resource(
+        "/v1/gateways/kannel/messages",
+        {
+            "post": Operation(
+                "An MO SMS from Kannel's post-url (X-Kannel-From, X-Kannel-To, text body)",
+                ok=202,
+                auth="either",
+                query=("id", "DestinationOrganizationSid", "Domain"),
+                body_media="text/plain",
+                errors=(400, 401, 413, 503),
+                results={403: "Decision", 404: "Decision"},
+                media=(JSON,),
+            )
+        },
+        "Events",
+    ),
     Resource(
         "/v1/routes/resolve",
         {
@@ -393,15 +445,19 @@ _LIST_SCHEMAS = {
 }
 
 
-def document(mounts: Sequence[str]) -> dict[str, Any]:
-    """The whole document, the Restcomm resources under each of ``mounts``."""
+def document(mounts: Mapping[Dialect, Sequence[str]]) -> dict[str, Any]:
+    """The whole document: each management resource under the ``mounts`` of its
+    dialects, then the /v1 and operations routes."""
     paths: dict[str, Any] = {}
-    for mount in mounts:
-        for resource in RESTCOMM:
-            for path in _variants(mount + resource.path, resource.json_suffix):
-                paths[path] = _path_item(resource, path)
+    for dialect, prefixes in mounts.items():
+        for mount in prefixes:
+            for resource in MANAGEMENT:
+                if dialect not in resource.dialects:
+                    continue
+                for path in _variants(mount + resource.path, resource.json_suffix):
+                    paths[path] = _path_item(resource, path, dialect)
     for resource in V1:
-        paths[resource.path] = _path_item(resource, resource.path)
+        paths[resource.path] = _path_item(resource, resource.path, Dialect.RESTCOMM)
     schemas = {**SCHEMAS, **{name: _list(item) for name, item in _LIST_SCHEMAS.items()}}
     return {
         "openapi": "3.1.0",
@@ -433,7 +489,7 @@ def _list(item: str) -> Schema:
     return {"type": "array", "items": ref(item)}
 
 
-def _path_item(resource: Resource, path: str) -> dict[str, Any]:
+def _path_item(resource: Resource, path: str, dialect: Dialect) -> dict[str, Any]:
     item: dict[str, Any] = {}
     names = [part[1:-1] for part in path.split("/") if part.startswith("{")]
     if names:
@@ -442,12 +498,21 @@ def _path_item(resource: Resource, path: str) -> dict[str, Any]:
             for name in names
         ]
     for method, operation in resource.methods.items():
-        item[method] = _operation(operation, method, path, resource.tag)
+        item[method] = _operation(operation, method, path, resource.tag, dialect)
     return item
 
 
-def _operation(operation: Operation, method: str, path: str, tag: str) -> dict[str, Any]:
+def _operation(
+    operation: Operation, method: str, path: str, tag: str, dialect: Dialect
+) -> dict[str, Any]:
     media = (JSON,) if path.endswith(".json") else operation.media
+    if dialect is Dialect.TWILIO:
+        # Same handlers, Twilio's rendering (its keys and list envelopes, 201 on create).
+        operation = dataclasses.replace(
+            operation,
+            ok=201 if operation.creates else operation.ok,
+            result="TwilioResource" if operation.result else None,
+        )
     body: dict[str, Any] = {
         "summary": operation.summary,
         "tags": [tag],
@@ -476,8 +541,8 @@ def _operation(operation: Operation, method: str, path: str, tag: str) -> dict[s
 
 def _responses(operation: Operation, media: Sequence[str]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
-    if operation.ok == 204:
-        responses["204"] = {"description": "done, no body"}
+    if operation.ok in (202, 204) and operation.result is None:
+        responses[str(operation.ok)] = {"description": "done, no body"}
     elif operation.ok == 405:
         responses["405"] = _content("method not allowed", "Error", media)
     else:

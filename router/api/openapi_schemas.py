@@ -78,6 +78,10 @@ SCHEMAS: dict[str, Schema] = {
             "incomingPhoneNumbers": array(ref("IncomingPhoneNumber")),
         }
     ),
+    "AvailableCountries": {"type": "array", "items": TEXT},
+    # The Twilio mount renders Twilio's own keys and list envelopes (see Twilio's API
+    # reference); what holds for every one of its answers is that it is a JSON object.
+    "TwilioResource": {"type": "object"},
     "Migration": obj({"account_sid": TEXT, "organization_sid": TEXT, "migrated": INTEGER}),
     "AvailablePhoneNumberList": obj(
         {

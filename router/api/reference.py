@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 
 import orjson
 from aiohttp import web
 
+from router.api.mounts import Dialect
 from router.api.openapi import document
 
 
-def add_reference_routes(router: web.UrlDispatcher, mounts: Sequence[str]) -> None:
-    """Serve the document of the Restcomm API under ``mounts`` and the /v1 routes."""
+def add_reference_routes(
+    router: web.UrlDispatcher, mounts: Mapping[Dialect, Sequence[str]]
+) -> None:
+    """Serve the document of the management API under ``mounts`` and the /v1 routes."""
     body = orjson.dumps(document(mounts))
     page = resources.files("router.api").joinpath("static/docs.html").read_bytes()
 

@@ -114,6 +114,8 @@ class AccountStore:
             )
             if row is None:
                 raise NotFound(f"Account {sid} was not found.", param="AccountSid")
+            if status is AccountStatus.CLOSED:
+                await _close_tree(conn, sid)
             # Resolution caches the account's status with its numbers.
             await notify_numbers_changed(conn, [], [], everything=True)
         return rows.account(row)
@@ -198,6 +200,14 @@ class AccountStore:
             ) from error
         if deleted is None:
             raise NotFound(f"Application {sid} was not found.", param="Sid")
+
+
+async def _close_tree(conn: Connection, sid: str) -> None:
+    """SPEC 2.1: a closed account's descendants close too, and every number of the tree
+    is released, in the caller's transaction (the NOTIFY that follows drops them from
+    every instance's caches)."""
+    await conn.execute(sql("close_account_tree"), sid)
+    await conn.execute(sql("release_tree_numbers"), sid)
 
 
 async def _notify_users_of(conn: Connection, application: Application) -> None:
