@@ -231,6 +231,20 @@ def area_code_of(e164: str) -> str | None:
     return national[:length] if 0 < length <= len(national) else None
 
 
+def area_code_belongs(e164: str, area_code: str) -> bool:
+    """Whether ``area_code`` is the number's: its derived area code when it has one
+    (for NANP the first three national digits), else a leading part of its national
+    number (the operator may know an area code `phonenumbers` does not)."""
+    derived = area_code_of(e164)
+    if derived is not None:
+        return area_code == derived
+    number = _parse_international(e164)
+    if number is None:
+        return False
+    national: str = phonenumbers.national_significant_number(number)
+    return national.startswith(area_code) and len(area_code) < len(national)
+
+
 def country_of(e164: str) -> str | None:
     """Return the ISO 3166 alpha-2 country of an E.164 number, or None.
 

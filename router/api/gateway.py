@@ -20,6 +20,10 @@ class GatewayAuth:
         self._configured = configured
         self._stored = stored
 
+    def replace_stored(self, stored: Credentials | None) -> None:
+        """A rotated token (`router admin reset-token`) replaces the old one at once."""
+        self._stored = stored
+
     def is_gateway(self, request: web.Request, *, allow_basic: bool = False) -> bool:
         """Bearer <token>; with `allow_basic`, also Basic with the token as the password
         (for gateways such as Kannel that can only put credentials in the URL)."""

@@ -16,10 +16,13 @@ from router.api import (
     kannel,
     numbers,
 )
-from router.api.mounts import RESTCOMM_MOUNTS, TWILIO_MOUNT
+from router.api.mounts import RESTCOMM_MOUNTS, TWILIO_MOUNT, Dialect
+from router.api.reference import add_reference_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 BOTH = (*RESTCOMM_MOUNTS, TWILIO_MOUNT)
+# What /openapi.json documents: each dialect's resources under its mounts.
+DOCUMENTED_MOUNTS = {Dialect.RESTCOMM: RESTCOMM_MOUNTS, Dialect.TWILIO: (TWILIO_MOUNT,)}
 TYPES = "{kind:(?:Local|TollFree|Mobile)(?:\\.json)?}"
 
 
@@ -132,6 +135,7 @@ def setup_routes(app: web.Application) -> None:
     r.add_get("/healthz", health.healthz)
     r.add_get("/readyz", health.readyz)
     r.add_get("/metrics", health.metrics)
+    add_reference_routes(r, DOCUMENTED_MOUNTS)
     setup_event_routes(app)
 
 

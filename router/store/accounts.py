@@ -137,7 +137,10 @@ class AccountStore:
         return bytes(value) if value is not None else None
 
     async def put_setting(self, key: str, value: bytes) -> None:
-        await self.db.execute("put_setting", key, value)
+        """Store a setting; running instances hear of it on the settings_changed channel."""
+        async with self.db.transaction() as conn:
+            await conn.execute(sql("put_setting"), key, value)
+            await conn.execute(sql("notify_settings_changed"), key)
 
     async def create_application(
         self, account_sid: str, fields: Mapping[str, object]
