@@ -5,21 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
-import signal
 import sys
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
-from aiohttp import web
 
 from router import config, logging
 from router.app import create_app
 from router.bootstrap import Bootstrap, bootstrap
 from router.errors import RouterError
 from router.inventory_import import import_inventory
+from router.serve import supervisor
+from router.serve.worker import run_loop, serve_app
 from router.store.accounts import AccountStore
 from router.store.embedded import EmbeddedPostgres
 from router.store.numbers import InventoryStore
@@ -34,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = config.load(args.config, overrides=_overrides(args))
         logging.configure(settings)
+        if args.command is serve and config.effective_workers(settings) > 1:
+            return supervisor.serve(settings, _announce)
         return int(_run(args.command(settings, args)))
     except RouterError as error:
         print(f"router: {error.message}", file=sys.stderr)
@@ -43,12 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(main_coroutine: Coroutine[Any, Any, int]) -> int:
-    """Run on uvloop where it is installed (it is a dependency on Linux and macOS)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - platforms without uvloop
-        return asyncio.run(main_coroutine)
-    return uvloop.run(main_coroutine)
+    return int(run_loop(main_coroutine))
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser = commands.add_parser("serve", help="run the HTTP service")
     serve_parser.add_argument("--host")
     serve_parser.add_argument("--port", type=int)
+    serve_parser.add_argument(
+        "--workers", type=int, help="worker processes (default: one per CPU; 1: one process)"
+    )
     serve_parser.set_defaults(command=serve)
     migrate_parser = commands.add_parser("migrate", help="apply database migrations")
     migrate_parser.set_defaults(command=migrate)
@@ -77,6 +76,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "data_dir": args.data_dir,
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
+        "serve_workers": getattr(args, "workers", None),
     }
 
 
@@ -104,28 +104,12 @@ async def open_database(settings: config.Settings) -> AsyncIterator[Database]:
 
 
 async def serve(settings: config.Settings, args: argparse.Namespace) -> int:
-    """Run until SIGINT or SIGTERM, then shut down cleanly."""
-    # Fewer, larger young collections: a router allocates many short-lived objects
-    # per event, and each collection pass stalls every call in flight.
-    gc.set_threshold(50_000, 20, 20)
+    """One process (`--workers 1`): run until SIGINT or SIGTERM, then shut down cleanly.
+    More workers run under router/serve/supervisor.py instead."""
     async with open_database(settings) as database:
         _announce(await bootstrap(AccountStore(database), settings))
-        runner = web.AppRunner(create_app(settings, database=database))
-        await runner.setup()
-        await web.TCPSite(runner, settings.host, settings.port).start()
-        log.info("listening", host=settings.host, port=settings.port)
-        await _wait_for_stop_signal()
-        await runner.cleanup()
+        await serve_app(create_app(settings, database=database), settings, reuse_port=False)
     return 0
-
-
-async def _wait_for_stop_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    log.info("stopping")
 
 
 def _announce(result: Bootstrap) -> None:

@@ -1,0 +1,80 @@
+"""One serving process: the application on the port until SIGTERM or SIGINT, then a
+graceful stop (in-flight requests and deliveries finish)."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+import os
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from router import config
+from router.app import create_app
+from router.logging import AccessLogger
+from router.serve.placement import WorkerPlace
+
+log = structlog.get_logger(__name__)
+
+
+async def serve_app(app: web.Application, settings: config.Settings, *, reuse_port: bool) -> None:
+    """Listen on the configured address until a stop signal, then stop gracefully."""
+    # Fewer, larger young collections: a router allocates many short-lived objects
+    # per event, and each collection pass stalls every call in flight.
+    gc.set_threshold(50_000, 20, 20)
+    runner = web.AppRunner(
+        app,
+        access_log_class=AccessLogger,
+        # aiohttp logs access only when given a logger; AccessLogger writes through structlog.
+        access_log=logging.getLogger("aiohttp.access") if settings.log_access else None,
+        shutdown_timeout=settings.serve_stop_timeout_seconds,
+    )
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
+        await site.start()
+        log.info("listening", host=settings.host, port=settings.port, pid=os.getpid())
+        await _wait_for_stop_signal()
+    finally:
+        await runner.cleanup()
+
+
+async def _wait_for_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    log.info("stopping", pid=os.getpid())
+
+
+def run_worker(settings: config.Settings, place: WorkerPlace) -> int:
+    """The body of a forked worker; returns its exit status."""
+    # The supervisor's handlers came along with the fork; until the event loop installs
+    # this worker's own, a stop signal simply ends it (it has accepted nothing yet).
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        run_loop(serve_app(create_app(settings, place=place), settings, reuse_port=True))
+    except Exception:
+        log.exception("worker_failed", index=place.index, pid=os.getpid())
+        return 1
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return 0
+
+
+def run_loop(main: Coroutine[Any, Any, Any]) -> Any:
+    """Run on uvloop where it is installed (it is a dependency on Linux and macOS)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - platforms without uvloop
+        return asyncio.run(main)
+    return uvloop.run(main)
