@@ -5,6 +5,7 @@ mode every line is one JSON object with a level."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 import structlog
@@ -27,10 +28,14 @@ def configure(settings: Settings) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_process_id,
     ]
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),
+        # One write per line (print would write the newline separately): several worker
+        # processes share stdout, and their lines must not interleave.
+        logger_factory=structlog.WriteLoggerFactory(),
         cache_logger_on_first_use=True,
     )
     _route_standard_logging(level, shared, renderer)
@@ -52,6 +57,14 @@ def _route_standard_logging(
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
+
+
+def _add_process_id(
+    logger: object, method: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    # With several workers, which process wrote a line matters (restarts, one bad worker).
+    event.setdefault("pid", os.getpid())
+    return event
 
 
 class AccessLogger(AbstractAccessLogger):

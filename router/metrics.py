@@ -154,10 +154,10 @@ class _ProcessGauges:
         )
         self._rss = Gauge(
             "router_process_resident_memory_bytes",
-            "Resident memory by process (shared pages count in each).",
-            ["pid"],
+            "Resident memory (shared pages count in each process); with several workers,"
+            " one series per process, labelled pid.",
             registry=registry,
-            multiprocess_mode="livesum",
+            multiprocess_mode="liveall",
         )
         self._pss = Gauge(
             "router_process_proportional_memory_bytes",
@@ -166,7 +166,6 @@ class _ProcessGauges:
             registry=registry,
             multiprocess_mode="livesum",
         )
-        self._pid = str(os.getpid())
         self._read_at = 0.0
 
     def update(self) -> None:
@@ -178,7 +177,7 @@ class _ProcessGauges:
         self._cpu.set(usage.ru_utime + usage.ru_stime)
         memory = memory_of(os.getpid())
         if memory is not None:
-            self._rss.labels(self._pid).set(memory.rss)
+            self._rss.set(memory.rss)
             self._pss.set(memory.pss)
 
 

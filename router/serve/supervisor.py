@@ -161,7 +161,7 @@ class Supervisor:
         if pid == 0:  # the worker
             os._exit(run_worker(self._settings, place))
         slot.pid, slot.started_at, slot.restart_at = pid, time.monotonic(), None
-        log.info("worker_started", index=slot.index, pid=pid)
+        log.info("worker_started", index=slot.index, worker_pid=pid)
 
     def _reap(self, now: float) -> None:
         for slot in self._slots:
@@ -180,7 +180,7 @@ class Supervisor:
             log.warning(
                 "worker_exited",
                 index=slot.index,
-                pid=slot.pid,
+                worker_pid=slot.pid,
                 status=status,
                 lived_seconds=round(lived, 1),
                 restart_in_seconds=delay,
@@ -205,7 +205,7 @@ class Supervisor:
             running = {pid for pid in running if _exit_status(pid) is None}
             time.sleep(_TICK_SECONDS)
         for pid in running:
-            log.warning("worker_killed", pid=pid)
+            log.warning("worker_killed", worker_pid=pid)
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):

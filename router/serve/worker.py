@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import os
 import signal
 import sys
 from collections.abc import Coroutine
@@ -39,7 +38,7 @@ async def serve_app(app: web.Application, settings: config.Settings, *, reuse_po
     try:
         site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
         await site.start()
-        log.info("listening", host=settings.host, port=settings.port, pid=os.getpid())
+        log.info("listening", host=settings.host, port=settings.port)
         await _wait_for_stop_signal()
     finally:
         await runner.cleanup()
@@ -51,7 +50,7 @@ async def _wait_for_stop_signal() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    log.info("stopping", pid=os.getpid())
+    log.info("stopping")
 
 
 def run_worker(settings: config.Settings, place: WorkerPlace) -> int:
@@ -63,7 +62,7 @@ def run_worker(settings: config.Settings, place: WorkerPlace) -> int:
     try:
         run_loop(serve_app(create_app(settings, place=place), settings, reuse_port=True))
     except Exception:
-        log.exception("worker_failed", index=place.index, pid=os.getpid())
+        log.exception("worker_failed", index=place.index)
         return 1
     finally:
         sys.stdout.flush()

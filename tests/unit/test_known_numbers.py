@@ -95,3 +95,28 @@ async def test_a_failed_load_leaves_the_set_unloaded_and_retries() -> None:
     await asyncio.wait_for(task, 5)
     assert attempts == 2
     assert not known.may_exist("9999")
+
+
+async def test_an_inherited_set_is_topped_up_not_copied() -> None:
+    """A worker's set made from the supervisor's read answers 'maybe' until its own
+    load, which adds what the read lacked and keeps the shared set itself."""
+    shared = frozenset({"1234", "5678"})
+    known = KnownNumbers(shared)
+    assert not known.loaded
+    assert known.may_exist("9999")  # written after the supervisor's read, perhaps
+
+    async def fetch() -> list[str]:
+        return ["1234", "5678", "9999"]
+
+    assert await known.load(fetch)
+    assert known._base is shared
+    assert known.may_exist("9999")
+    assert not known.may_exist("0000")
+    known.note(["0000"])
+    assert known.may_exist("0000")
+    known.forget()  # the LISTEN connection came back: everything may exist again
+    assert known.may_exist("4321")
+    assert await known.load(fetch)
+    assert known._base is shared
+    assert known.may_exist("0000")  # deletions are not dropped from a shared set
+    assert len(known) == 4
