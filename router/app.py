@@ -128,7 +128,12 @@ def _routing_context(settings: Settings, place: WorkerPlace | None) -> Context:
         listener.start()
         stop = asyncio.Event()
         known = asyncio.create_task(
-            keep_loaded(resolver.known, app[NUMBERS].all_phone_numbers, stop),
+            keep_loaded(
+                resolver.known,
+                app[NUMBERS].all_phone_numbers,
+                stop,
+                fingerprint=app[NUMBERS].phone_numbers_fingerprint,
+            ),
             name="known-numbers",
         )
         yield

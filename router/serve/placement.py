@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from router.config import Settings
+from router.known_numbers import InheritedNumbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +15,7 @@ class WorkerPlace:
 
     index: int
     count: int
-    known_numbers: frozenset[str] | None = None
+    known_numbers: InheritedNumbers | None = None
 
 
 @dataclass(frozen=True, slots=True)

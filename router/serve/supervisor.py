@@ -28,6 +28,7 @@ import structlog
 from router import config, metrics
 from router.bootstrap import Bootstrap, bootstrap
 from router.errors import ConfigError
+from router.known_numbers import InheritedNumbers
 from router.serve.placement import WorkerPlace
 from router.serve.worker import run_worker
 from router.store.accounts import AccountStore
@@ -103,15 +104,15 @@ def _metrics_directory() -> Iterator[None]:
 
 async def _prepare(
     settings: config.Settings, announce: Callable[[Bootstrap], None]
-) -> frozenset[str]:
+) -> InheritedNumbers:
     """Migrate and bootstrap once; every stored phone number, read once."""
     database = await Database.connect(settings.database_url, min_size=1, max_size=2)
     try:
         await database.migrate()
         announce(await bootstrap(AccountStore(database), settings))
-        numbers = await NumberStore(database).all_phone_numbers()
-        known = await asyncio.to_thread(frozenset, numbers)
-        log.info("known_numbers_loaded", count=len(known), shared=True)
+        numbers, fingerprint = await NumberStore(database).all_phone_numbers_and_fingerprint()
+        known = InheritedNumbers(await asyncio.to_thread(frozenset, numbers), fingerprint)
+        log.info("known_numbers_loaded", count=len(known.numbers), shared=True)
         return known
     finally:
         await database.close()
@@ -131,7 +132,7 @@ class _Slot:
 class Supervisor:
     """Forks the workers, restarts the ones that die, stops them all on a signal."""
 
-    def __init__(self, settings: config.Settings, workers: int, known: frozenset[str]) -> None:
+    def __init__(self, settings: config.Settings, workers: int, known: InheritedNumbers) -> None:
         self._settings = settings
         self._known = known
         self._slots = [_Slot(index) for index in range(workers)]
