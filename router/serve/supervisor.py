@@ -49,13 +49,26 @@ _TICK_SECONDS = 0.1
 def serve(settings: config.Settings, announce: Callable[[Bootstrap], None]) -> int:
     """Run the supervisor and its workers until SIGTERM or SIGINT; 0 on a clean stop."""
     workers = config.effective_workers(settings)
+    stop = _StopRequest()  # from here on a signal stops cleanly, even during the start
     with _database(settings) as dsn, _port_reserved(settings) as port, _metrics_directory():
         settings = config.replace(settings, database_url=dsn, port=port)
         known = asyncio.run(_prepare(settings, announce))
         # Everything read so far lives as long as the service: out of the collector's
         # passes, whose bookkeeping writes would otherwise copy shared pages per worker.
         gc.freeze()
-        return Supervisor(settings, workers, known).run()
+        return Supervisor(settings, workers, known, stop).run()
+
+
+class _StopRequest:
+    """Set by SIGTERM or SIGINT."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, self._set)
+
+    def _set(self, signum: int, frame: object) -> None:
+        self.requested = True
 
 
 @contextlib.contextmanager
@@ -132,35 +145,38 @@ class _Slot:
 class Supervisor:
     """Forks the workers, restarts the ones that die, stops them all on a signal."""
 
-    def __init__(self, settings: config.Settings, workers: int, known: InheritedNumbers) -> None:
+    def __init__(
+        self,
+        settings: config.Settings,
+        workers: int,
+        known: InheritedNumbers,
+        stop: _StopRequest,
+    ) -> None:
         self._settings = settings
         self._known = known
         self._slots = [_Slot(index) for index in range(workers)]
-        self._stopping = False
+        self._stop = stop
 
     def run(self) -> int:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._request_stop)
-        for slot in self._slots:
-            self._start(slot)
-        log.info("supervising", workers=len(self._slots), port=self._settings.port)
-        while not self._stopping:
+        if not self._stop.requested:
+            for slot in self._slots:
+                self._start(slot)
+            log.info("supervising", workers=len(self._slots), port=self._settings.port)
+        while not self._stop.requested:
             self._reap(time.monotonic())
             self._restart_due(time.monotonic())
             time.sleep(_TICK_SECONDS)
         self._stop_all()
         return 0
 
-    def _request_stop(self, signum: int, frame: object) -> None:
-        self._stopping = True
-
     def _start(self, slot: _Slot) -> None:
         place = WorkerPlace(slot.index, len(self._slots), self._known)
         sys.stdout.flush()  # or the child would write the parent's buffer once more
         sys.stderr.flush()
+        supervisor = os.getpid()
         pid = os.fork()
         if pid == 0:  # the worker
-            os._exit(run_worker(self._settings, place))
+            os._exit(run_worker(self._settings, place, supervisor))
         slot.pid, slot.started_at, slot.restart_at = pid, time.monotonic(), None
         log.info("worker_started", index=slot.index, worker_pid=pid)
 

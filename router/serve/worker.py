@@ -4,8 +4,10 @@ graceful stop (in-flight requests and deliveries finish)."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine
@@ -20,6 +22,7 @@ from router.logging import AccessLogger
 from router.serve.placement import WorkerPlace
 
 log = structlog.get_logger(__name__)
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 async def serve_app(app: web.Application, settings: config.Settings, *, reuse_port: bool) -> None:
@@ -53,12 +56,14 @@ async def _wait_for_stop_signal() -> None:
     log.info("stopping")
 
 
-def run_worker(settings: config.Settings, place: WorkerPlace) -> int:
+def run_worker(settings: config.Settings, place: WorkerPlace, supervisor: int) -> int:
     """The body of a forked worker; returns its exit status."""
     # The supervisor's handlers came along with the fork; until the event loop installs
     # this worker's own, a stop signal simply ends it (it has accepted nothing yet).
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if not _die_with(supervisor):
+        return 1
     try:
         run_loop(serve_app(create_app(settings, place=place), settings, reuse_port=True))
     except Exception:
@@ -68,6 +73,16 @@ def run_worker(settings: config.Settings, place: WorkerPlace) -> int:
         sys.stdout.flush()
         sys.stderr.flush()
     return 0
+
+
+def _die_with(supervisor: int) -> bool:
+    """Have the kernel kill this worker when the supervisor dies: a supervisor killed
+    outright (SIGKILL, out of memory) must not leave workers holding the port with
+    nobody to restart or stop them. False when it is already gone."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    return os.getppid() == supervisor
 
 
 def run_loop(main: Coroutine[Any, Any, Any]) -> Any:

@@ -125,7 +125,16 @@ def _workers(supervisor: int) -> set[int]:
 
 
 def _alive(pids: set[int]) -> set[int]:
-    return {pid for pid in pids if Path(f"/proc/{pid}").exists()}
+    """Those still running (a zombie waiting for its parent to reap it is not)."""
+    alive = set()
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.add(pid)
+    return alive
 
 
 def _answering_pids(output: str, path: str) -> set[int]:
@@ -274,7 +283,8 @@ async def test_a_write_through_one_worker_reaches_every_worker_within_a_second(
 ) -> None:
     """Both workers cache a miss; once a number is created, within 1 s every request
     (each on a new connection, so spread over the workers) routes to it. /metrics
-    counts every worker's decisions whichever worker answers the scrape."""
+    counts every worker's decisions whichever worker answers the scrape. SIGKILL of
+    the supervisor ends the workers too."""
     with _router(database_url) as router:
         process, port = router.process, router.port
         await _wait_ready(port, process)
@@ -292,7 +302,19 @@ async def test_a_write_through_one_worker_reaches_every_worker_within_a_second(
             scrapes = [await _metrics(session, port) for _ in range(6)]
         assert len(late) >= 10
         assert late == [200] * len(late)
-        output = router.stop()
+        # A supervisor killed outright takes its workers with it (none is left holding
+        # the port with nobody to restart or stop it).
+        workers = _workers(process.pid)
+        assert len(workers) == 2
+        process.kill()
+        process.wait(timeout=10)
+        for _ in range(100):  # 5 s
+            if not _alive(workers):
+                break
+            await asyncio.sleep(0.05)
+        assert not _alive(workers)
+        router.drain.join(timeout=10)
+        output = "".join(router.lines)
     assert len(_answering_pids(output, "/v1/events/calls")) == 2
     routed, missed = statuses.count(200), statuses.count(404)
     assert routed + missed == len(statuses)
