@@ -171,11 +171,13 @@ async def load_numbers(
     patterns: int,
     voice_url: str = "http://127.0.0.1:9/r",
     first: int = 0,
+    pattern_set: Sequence[str] | None = None,
 ) -> None:
     """Bulk-load inventory DIDs and pattern numbers (COPY; a million rows take seconds).
 
     `first` offsets the DIDs (did(first)...) and the sids, so several calls can add
-    to one table: numbers=90_000, first=10_000 grows 10k loaded numbers to 100k."""
+    to one table: numbers=90_000, first=10_000 grows 10k loaded numbers to 100k.
+    The patterns are `pattern_set` when given, else `pattern_texts(patterns)`."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [
         (
@@ -207,7 +209,7 @@ async def load_numbers(
             start + timedelta(seconds=i),
             start,
         )
-        for i, text in enumerate(pattern_texts(patterns))
+        for i, text in enumerate(pattern_texts(patterns) if pattern_set is None else pattern_set)
     ]
     async with db.connection() as conn:
         await conn.copy_records_to_table("incoming_numbers", records=rows, columns=COLUMNS)

@@ -1,6 +1,6 @@
 """All benchmarks in their small sizes, one table: `python -m benchmarks.quick`.
 
-Runs resolver, ingress, callbacks, coldstart and invalidation with `--quick` (each in
+Runs every benchmark of BENCHMARKS with `--quick` (each in
 its own process, with its own PostgreSQL cluster) and prints every figure next to its
 same-run baseline, ratio and target. Under two minutes on the 2-core machine when it
 is otherwise idle; `--tiny` runs the smoke sizes instead (the test suite does that).
@@ -19,7 +19,15 @@ from pathlib import Path
 
 from benchmarks.fixtures import Row, print_table
 
-BENCHMARKS = ("resolver", "ingress", "callbacks", "coldstart", "invalidation")
+BENCHMARKS = (
+    "resolver",
+    "automaton",
+    "pattern_ingress",
+    "ingress",
+    "callbacks",
+    "coldstart",
+    "invalidation",
+)
 
 
 def run_one(name: str, size: str, out: Path) -> list[Row]:

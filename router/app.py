@@ -29,6 +29,7 @@ from router.api.routes import setup_routes
 from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
 from router.domain import Credentials
+from router.errors import Unavailable
 from router.known_numbers import KnownNumbers, keep_loaded
 from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
@@ -90,7 +91,12 @@ def _database_context(settings: Settings, given: Database | None) -> Context:
         app[CALLBACKS] = CallbackStore(database)
         app[ORGANIZATIONS] = OrganizationDirectory(app[CALLS])
         app[GATEWAY] = GatewayAuth(settings.gateway_token, await _stored_gateway_token(app))
+        watcher = _GatewayTokenWatcher(app)
+        listener = Listener(database.dsn, "settings_changed", watcher.changed, watcher.reload)
+        listener.start()
         yield
+        await listener.stop()
+        await watcher.stop()
         if given is None:
             await database.close()
 
@@ -100,6 +106,35 @@ def _database_context(settings: Settings, given: Database | None) -> Context:
 async def _stored_gateway_token(app: web.Application) -> Credentials | None:
     stored = await app[ACCOUNTS].get_setting(GATEWAY_TOKEN_KEY)
     return Credentials(salt=stored[:16], digest=stored[16:]) if stored else None
+
+
+class _GatewayTokenWatcher:
+    """Re-reads the stored gateway token when a notification says it changed (or after
+    the listener reconnects, when one may have been missed)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def changed(self, key: str) -> None:
+        if key == GATEWAY_TOKEN_KEY:
+            self.reload()
+
+    def reload(self) -> None:
+        task = asyncio.create_task(self._reload(), name="gateway-token-reload")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reload(self) -> None:
+        try:
+            self._app[GATEWAY].replace_stored(await _stored_gateway_token(self._app))
+        except Unavailable:
+            return  # the listener reconnects and reloads once the database is back
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
 def _routing_context(settings: Settings, place: WorkerPlace | None) -> Context:

@@ -37,6 +37,7 @@ async def bootstrap(accounts: AccountStore, settings: Settings) -> Bootstrap:
 async def _ensure_super_admin(accounts: AccountStore, settings: Settings) -> tuple[str, str | None]:
     existing = await accounts.first_super_admin()
     if existing is not None:
+        await _apply_configured_admin(accounts, existing.sid, settings)
         return existing.sid, None
     if settings.admin_account_sid and not is_sid(settings.admin_account_sid, "AC"):
         raise ConfigError(
@@ -62,12 +63,51 @@ async def _ensure_super_admin(accounts: AccountStore, settings: Settings) -> tup
     return admin.sid, None if settings.admin_auth_token else token
 
 
+async def _apply_configured_admin(accounts: AccountStore, sid: str, settings: Settings) -> None:
+    """A configured super admin token takes effect on every start, not only the first;
+    a configured sid that is not the database's super admin is refused."""
+    if settings.admin_account_sid and settings.admin_account_sid != sid:
+        raise ConfigError(
+            f"ROUTER_ADMIN_ACCOUNT_SID is {settings.admin_account_sid}, but the super admin "
+            f"of this database is {sid}, and a super admin's AccountSid cannot change. "
+            f"Set it to {sid}, or unset it.",
+            param="ROUTER_ADMIN_ACCOUNT_SID",
+        )
+    if not settings.admin_auth_token:
+        return
+    found = await accounts.get_account_with_credentials(sid)
+    if found is None or tokens.verify_token(settings.admin_auth_token, found[1]):
+        return
+    await set_account_token(accounts, sid, settings.admin_auth_token)
+    log.warning("super_admin_token_replaced", account_sid=sid, source="ROUTER_ADMIN_AUTH_TOKEN")
+
+
+async def set_account_token(accounts: AccountStore, sid: str, token: str) -> None:
+    """Replace an account's AuthToken, keeping everything else about it."""
+    found = await accounts.get_account_with_credentials(sid)
+    if found is None:
+        raise ConfigError(f"Account {sid} was not found.")
+    account = found[0]
+    await accounts.update_account(
+        sid,
+        friendly_name=account.friendly_name,
+        status=account.status,
+        credentials=tokens.hash_token(token),
+        signing_key=account.signing_key,
+    )
+
+
+async def store_gateway_token(accounts: AccountStore, token: str) -> None:
+    """Store the hash of a new gateway token; running instances are told (NOTIFY)."""
+    stored = tokens.hash_token(token)
+    await accounts.put_setting(GATEWAY_TOKEN_KEY, stored.salt + stored.digest)
+
+
 async def _ensure_gateway_token(accounts: AccountStore, settings: Settings) -> str | None:
     if settings.gateway_token:
         return None
     if await accounts.get_setting(GATEWAY_TOKEN_KEY) is not None:
         return None
     token = tokens.new_token()
-    stored = tokens.hash_token(token)
-    await accounts.put_setting(GATEWAY_TOKEN_KEY, stored.salt + stored.digest)
+    await store_gateway_token(accounts, token)
     return token

@@ -79,7 +79,7 @@ def load(
     """Settings from the file, then ROUTER_* variables, then explicit overrides (CLI)."""
     env = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    path = _config_path(config_path, env)
+    path = locate(config_path, env)
     if path is not None:
         values.update(_read_toml(path))
     values.update(_read_environ(env))
@@ -87,14 +87,33 @@ def load(
     return Settings(**{name: _coerce(name, value) for name, value in values.items()})
 
 
-def _config_path(explicit: str | Path | None, env: Mapping[str, str]) -> Path | None:
+def locate(explicit: str | Path | None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The settings file in use, as an absolute path: the given one, ROUTER_CONFIG, or
+    config/router.toml when the working directory has one; None when there is none."""
+    env = os.environ if env is None else env
     chosen = explicit or env.get("ROUTER_CONFIG")
     if chosen:
         path = Path(chosen)
         if not path.is_file():
             raise ConfigError(f"Configuration file {path} does not exist.")
-        return path
-    return DEFAULT_CONFIG_PATH if DEFAULT_CONFIG_PATH.is_file() else None
+        return path.resolve()
+    return DEFAULT_CONFIG_PATH.resolve() if DEFAULT_CONFIG_PATH.is_file() else None
+
+
+# ROUTER_* variables that name no setting field but are read all the same.
+_OTHER_VARIABLES = frozenset({"ROUTER_CONFIG"})
+
+
+def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """ROUTER_* variables that no setting reads (a typo would otherwise pass unnoticed)."""
+    env = os.environ if env is None else env
+    known = {f"ROUTER_{name.upper()}" for name in _FIELDS} | _OTHER_VARIABLES
+    return sorted(name for name in env if name.startswith("ROUTER_") and name not in known)
+
+
+def variable_name(field_name: str) -> str:
+    """The environment variable of a setting: data_dir -> ROUTER_DATA_DIR."""
+    return f"ROUTER_{field_name.upper()}"
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -115,9 +134,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _read_environ(env: Mapping[str, str]) -> dict[str, str]:
-    return {
-        name: env[f"ROUTER_{name.upper()}"] for name in _FIELDS if f"ROUTER_{name.upper()}" in env
-    }
+    return {name: env[variable_name(name)] for name in _FIELDS if variable_name(name) in env}
 
 
 def _coerce(name: str, value: Any) -> Any:

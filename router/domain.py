@@ -49,6 +49,7 @@ class Channel(enum.StrEnum):
     VOICE = "voice"
     SMS = "sms"
     REFER = "refer"
+    USSD = "ussd"
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +114,8 @@ URL_FIELDS = (
     "sms_url",
     "sms_fallback_url",
     "refer_url",
+    "ussd_url",
+    "ussd_fallback_url",
 )
 METHOD_FIELDS = (
     "voice_method",
@@ -121,8 +124,15 @@ METHOD_FIELDS = (
     "sms_method",
     "sms_fallback_method",
     "refer_method",
+    "ussd_method",
+    "ussd_fallback_method",
 )
-APPLICATION_FIELDS = ("voice_application_sid", "sms_application_sid", "refer_application_sid")
+APPLICATION_FIELDS = (
+    "voice_application_sid",
+    "sms_application_sid",
+    "refer_application_sid",
+    "ussd_application_sid",
+)
 FLAG_FIELDS = (
     "voice_caller_id_lookup",
     "voice_capable",
@@ -138,6 +148,7 @@ APPLICATION_KINDS: dict[str, frozenset[ApplicationKind]] = {
     "voice_application_sid": frozenset({ApplicationKind.VOICE}),
     "sms_application_sid": frozenset({ApplicationKind.SMS, ApplicationKind.USSD}),
     "refer_application_sid": frozenset({ApplicationKind.VOICE}),
+    "ussd_application_sid": frozenset({ApplicationKind.USSD}),
 }
 
 
@@ -169,6 +180,11 @@ class IncomingNumber:
     refer_url: str | None = None
     refer_method: str = "POST"
     refer_application_sid: str | None = None
+    ussd_url: str | None = None
+    ussd_method: str = "POST"
+    ussd_fallback_url: str | None = None
+    ussd_fallback_method: str = "POST"
+    ussd_application_sid: str | None = None
     voice_capable: bool = True
     sms_capable: bool = True
     mms_capable: bool = False
@@ -176,9 +192,11 @@ class IncomingNumber:
     voice_application_name: str | None = None
     sms_application_name: str | None = None
     refer_application_name: str | None = None
+    ussd_application_name: str | None = None
     voice_application_url: str | None = None
     sms_application_url: str | None = None
     refer_application_url: str | None = None
+    ussd_application_url: str | None = None
     account_status: str = "active"
     # The account's webhook signing key, so a routed event needs no extra query.
     account_signing_key: str = field(default="", repr=False)

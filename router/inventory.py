@@ -16,6 +16,7 @@ from typing import Final, TypeVar
 from router.errors import Invalid
 from router.numbers import (
     InventoryNumberType,
+    area_code_belongs,
     area_code_of,
     country_of,
     parse_e164,
@@ -270,6 +271,12 @@ def _area_code(given: str, phone_number: str) -> str:
         return area_code_of(phone_number) or ""
     if not (given.isascii() and given.isdigit() and len(given) <= _AREA_CODE_MAX):
         raise Invalid.param_value("area code", f"must be at most {_AREA_CODE_MAX} digits")
+    if not area_code_belongs(phone_number, given):
+        derived = area_code_of(phone_number)
+        expected = f"; its area code is {derived}" if derived else ""
+        raise Invalid.param_value(
+            "area code", f"{given} is not the area code of {phone_number}{expected}"
+        )
     return given
 
 

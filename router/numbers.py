@@ -6,11 +6,12 @@ path and is cached, everything else runs at provisioning or import time.
 
 from __future__ import annotations
 
+import string
 from functools import lru_cache
 from typing import Final, Literal
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberFormat, geocoder
 
 from router.errors import Invalid
 
@@ -19,6 +20,7 @@ __all__ = [
     "FRIENDLY_NAME_MAX",
     "InventoryNumberType",
     "area_code_of",
+    "country_name",
     "country_of",
     "friendly_name",
     "parse_e164",
@@ -42,6 +44,8 @@ _CACHED_MAX_LENGTH: Final = 64
 _SPELLINGS_CACHE_SIZE: Final = 100_000
 _NANP_COUNTRY_CODE: Final = 1
 _NANP_AREA_CODE_LENGTH: Final = 3
+_NANP_AREA_FIRST: Final = frozenset("23456789")
+_NO_E164_ASCII: Final = frozenset("*#" + string.ascii_letters)
 
 _NUMBER_TYPES: Final[dict[str, InventoryNumberType]] = {
     "local": "local",
@@ -83,8 +87,45 @@ _cached_spellings = lru_cache(maxsize=_SPELLINGS_CACHE_SIZE)(_spellings)
 
 
 def _e164_spelling(to: str, default_region: str) -> str | None:
-    if not to or any(c in "*#" or c.isalpha() for c in to):
+    if not to or not (
+        _NO_E164_ASCII.isdisjoint(to) if to.isascii() else _has_no_letter_star_hash(to)
+    ):
         return None
+    if default_region == "US":
+        known = _plain_us_e164(to)
+        if known is not _ASK_THE_PARSER:
+            return known
+    return _parsed_e164(to, default_region)
+
+
+_ASK_THE_PARSER: Final = "?"
+
+
+def _has_no_letter_star_hash(to: str) -> bool:
+    return not any(c in "*#" or c.isalpha() for c in to)
+
+
+def _plain_us_e164(to: str) -> str | None:
+    """What `phonenumbers` answers for plain digit strings dialed in the US, in a tenth
+    of the parser's time: a number not starting with 0 or 1 is national, possible only
+    with 7 or 10 digits; 1 then a 10-digit national number and +1 then one are the
+    same number. Anything else (other leading digits, other country codes) gives
+    `_ASK_THE_PARSER`. A property test holds it equal to the parser."""
+    if to.startswith("+1"):
+        national = to[2:]
+        if len(national) == 10 and national[0] in _NANP_AREA_FIRST and _is_ascii_digits(national):
+            return to
+        return _ASK_THE_PARSER
+    if not _is_ascii_digits(to):
+        return _ASK_THE_PARSER
+    if to[0] in _NANP_AREA_FIRST:
+        return "+1" + to if len(to) in (7, 10) else None
+    if len(to) == 11 and to[0] == "1" and to[1] in _NANP_AREA_FIRST:
+        return "+" + to
+    return _ASK_THE_PARSER
+
+
+def _parsed_e164(to: str, default_region: str) -> str | None:
     try:
         number = phonenumbers.parse(to, default_region)
     except NumberParseException:
@@ -190,6 +231,20 @@ def area_code_of(e164: str) -> str | None:
     return national[:length] if 0 < length <= len(national) else None
 
 
+def area_code_belongs(e164: str, area_code: str) -> bool:
+    """Whether ``area_code`` is the number's: its derived area code when it has one
+    (for NANP the first three national digits), else a leading part of its national
+    number (the operator may know an area code `phonenumbers` does not)."""
+    derived = area_code_of(e164)
+    if derived is not None:
+        return area_code == derived
+    number = _parse_international(e164)
+    if number is None:
+        return False
+    national: str = phonenumbers.national_significant_number(number)
+    return national.startswith(area_code) and len(area_code) < len(national)
+
+
 def country_of(e164: str) -> str | None:
     """Return the ISO 3166 alpha-2 country of an E.164 number, or None.
 
@@ -204,6 +259,16 @@ def country_of(e164: str) -> str | None:
     if region is None and number.country_code is not None:
         region = phonenumbers.region_code_for_country_code(number.country_code)
     return region if region is not None and _is_country_code(region) else None
+
+
+def country_name(country: str) -> str | None:
+    """Return the English name of an ISO 3166 alpha-2 country (`US`: United States), or
+    None when `phonenumbers` does not know it."""
+    example = phonenumbers.example_number(country.upper())
+    if example is None:
+        return None
+    name: str = geocoder.country_name_for_number(example, "en")
+    return name or None
 
 
 def uses_calling_code(e164: str, country: str) -> bool:

@@ -28,6 +28,17 @@ class OrganizationNames:
     source_domain: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class ResolvedOrganizations:
+    """The sids an event's organization fields name, and what could not be resolved."""
+
+    destination: str | None
+    source: str | None
+    # (parameter, domain) for each domain that names no organization: SPEC 3.1 reads it
+    # as "no organization", and the dry run's trace says so.
+    unknown_domains: tuple[tuple[str, str], ...] = ()
+
+
 class OrganizationDirectory:
     """Sids for the destination and source organization fields of an event."""
 
@@ -37,19 +48,33 @@ class OrganizationDirectory:
         self._sid_by_domain: dict[str, str] = {}
 
     async def resolve(self, names: OrganizationNames) -> tuple[str | None, str | None]:
+        """Destination and source sids (None: absent, or a domain naming no organization)."""
+        found = await self.resolve_noting(names)
+        return found.destination, found.source
+
+    async def resolve_noting(self, names: OrganizationNames) -> ResolvedOrganizations:
+        """As `resolve`, also telling which domains named no organization. An unknown
+        organization *sid* is a gateway configuration error (Invalid)."""
+        unknown: list[tuple[str, str]] = []
         destination = await self._one(
             names.destination_sid,
             names.destination_domain,
             "DestinationOrganizationSid",
             "Domain",
+            unknown,
         )
         source = await self._one(
-            names.source_sid, names.source_domain, "SourceOrganizationSid", "SourceDomain"
+            names.source_sid, names.source_domain, "SourceOrganizationSid", "SourceDomain", unknown
         )
-        return destination, source
+        return ResolvedOrganizations(destination, source, tuple(unknown))
 
     async def _one(
-        self, sid: str | None, domain: str | None, sid_param: str, domain_param: str
+        self,
+        sid: str | None,
+        domain: str | None,
+        sid_param: str,
+        domain_param: str,
+        unknown: list[tuple[str, str]],
     ) -> str | None:
         if sid is not None:
             if sid not in self._known_sids:
@@ -61,11 +86,11 @@ class OrganizationDirectory:
             return None
         found = self._sid_by_domain.get(domain)
         if found is None:
+            # The gateway forwards whatever domain the caller used; an outside caller's
+            # domain is not an error (unknown ones are asked again: they may be created).
             found = await self._source.organization_sid_for_domain(domain)
             if found is None:
-                raise Invalid(
-                    f"Invalid {domain_param}: no organization has the domain {domain}.",
-                    param=domain_param,
-                )
+                unknown.append((domain_param, domain))
+                return None
             self._sid_by_domain[domain] = found
         return found

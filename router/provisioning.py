@@ -57,6 +57,7 @@ def check_fallbacks(settings: Mapping[str, object]) -> None:
     pairs = (
         ("voice_fallback_url", "voice_url", "voice_application_sid"),
         ("sms_fallback_url", "sms_url", "sms_application_sid"),
+        ("ussd_fallback_url", "ussd_url", "ussd_application_sid"),
     )
     for fallback, primary, application in pairs:
         if settings.get(fallback) and not (settings.get(primary) or settings.get(application)):

@@ -2,8 +2,12 @@
 
 The exact stage is served from a cache of spelling -> numbers (hits and misses); a
 miss costs one query for all missing spellings. The pattern stage uses one
-in-memory OrgMatcher per destination organization. Both are kept correct by
-`invalidate` (driven by NOTIFY) and bounded in staleness by a TTL.
+in-memory matcher per destination organization: the automaton (OrgMatcher), or,
+while an organization's first automaton compiles in the background, the prefix
+index, which builds in a fraction of the time. A pattern write updates the matcher
+in place (a small delta database) and a background rebuild folds the delta in
+later. Both stages are kept correct by `invalidate` (driven by NOTIFY) and bounded
+in staleness by a TTL.
 """
 
 from __future__ import annotations
@@ -23,10 +27,20 @@ from router import numbers, patterns
 from router.domain import Channel, IncomingNumber
 from router.errors import Unavailable
 from router.known_numbers import KnownNumbers
+from router.patterns.prefix_index import PrefixIndexMatcher
 
 log = structlog.get_logger(__name__)
 
 _PATTERN_INPUT = frozenset("0123456789*#+")
+# A full dry run lists at most this many naive (pattern, spelling) attempts.
+FULL_TRACE_LIMIT = 10_000
+_EXACT_FOUND = "the exact stage found the number"
+# A delta of recent pattern writes is folded into a new big database this long after
+# a write, or at once when it holds this many patterns.
+FOLD_DELAY_S = 10.0
+FOLD_DELTA = 64
+
+Matcher = patterns.OrgMatcher | PrefixIndexMatcher
 
 
 class NumberSource(Protocol):
@@ -49,13 +63,31 @@ class Outcome(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TraceStep:
-    """One step of a dry run: a spelling or pattern tried, and what it gave."""
+    """One spelling of the exact stage in a dry run, and what it gave."""
 
-    stage: str  # exact | pattern
     spelling: str
-    result: str  # hit | miss | other_organization | match | no_match | timeout
-    pattern: str | None = None
+    result: str  # hit | miss | other_organization
     number_sid: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PatternTrace:
+    """The pattern stage in a dry run: why it did not run, or what it considered."""
+
+    skipped: str | None = None  # why the stage did not run
+    matcher: str | None = None  # automaton | prefix_index
+    explanation: patterns.Explanation | None = None
+    naive: tuple[patterns.TraceStep, ...] | None = None  # only for a full trace
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """What a dry run shows of a resolution."""
+
+    spellings: tuple[str, ...]
+    exact: tuple[TraceStep, ...]
+    pattern: PatternTrace
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +99,7 @@ class Resolution:
     how: str | None = None  # exact | pattern
     spelling: str | None = None
     pattern: str | None = None
-    trace: tuple[TraceStep, ...] = field(default=())
+    trace: Trace | None = field(default=None)
 
 
 class Query(NamedTuple):
@@ -90,14 +122,8 @@ def reachable(number: IncomingNumber, destination: str | None, source: str | Non
 
 
 def pattern_stage_applies(query: Query) -> bool:
-    """SPEC 3.3: voice and refer only, within one organization, telephony characters only."""
-    return (
-        query.channel is not Channel.SMS
-        and query.destination is not None
-        and (query.source is None or query.source == query.destination)
-        and bool(query.to)
-        and _PATTERN_INPUT.issuperset(query.to)
-    )
+    """SPEC 3.3: never for SMS, within one organization, telephony characters only."""
+    return _why_no_pattern_stage(query) is None
 
 
 @dataclass(slots=True)
@@ -112,7 +138,7 @@ class ResolverStats:
 
 @dataclass(slots=True)
 class _OrgPatterns:
-    matcher: patterns.OrgMatcher
+    matcher: Matcher
     by_sid: dict[str, IncomingNumber]
     built_at: float
     signature: frozenset[patterns.PatternEntry]  # what the matcher was built from
@@ -131,18 +157,21 @@ class Resolver:
         cache_ttl: float = 30.0,
         cache_size: int = 1_000_000,
         match_timeout: float = patterns.DEFAULT_MATCH_TIMEOUT_S,
+        fold_delay_s: float = FOLD_DELAY_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._region = default_region
         self._ttl = cache_ttl
         self._match_timeout = match_timeout
+        self._fold_delay = fold_delay_s
         self._clock = clock
         self._exact: TTLCache[str, tuple[IncomingNumber, ...]] = TTLCache(
             maxsize=cache_size, ttl=cache_ttl, timer=clock
         )
         self._orgs: dict[str, _OrgPatterns] = {}
         self._org_locks: dict[str, asyncio.Lock] = {}
+        self._compiling: dict[str, asyncio.Task[None]] = {}
         self._cache_size = cache_size
         self.known = KnownNumbers()
         self.stats = ResolverStats()
@@ -153,8 +182,12 @@ class Resolver:
         # the cache with what it read (it may predate the write).
         self._generation = 0
 
-    async def resolve(self, query: Query, *, trace: bool = False) -> Resolution:
-        """The number `query.to` reaches, or why none does."""
+    async def resolve(
+        self, query: Query, *, trace: bool = False, full_trace: bool = False
+    ) -> Resolution:
+        """The number `query.to` reaches, or why none does. `trace` adds what a dry run
+        shows; `full_trace` also the naive scan's attempts (capped)."""
+        trace = trace or full_trace
         remembered = None if trace else self._answers.get(query)
         if remembered is not None and remembered[0] > self._clock():
             self.stats.answer_hits += 1
@@ -162,7 +195,7 @@ class Resolver:
         self.stats.answer_misses += 1
         generation = self._generation
         try:
-            resolution = await self._resolve(query, trace)
+            resolution = await self._resolve(query, trace, full_trace)
         except Unavailable:
             if remembered is None:
                 raise
@@ -174,7 +207,7 @@ class Resolver:
             self._answers[query] = (self._clock() + self._ttl, resolution)
         return resolution
 
-    async def _resolve(self, query: Query, trace: bool) -> Resolution:
+    async def _resolve(self, query: Query, trace: bool, full_trace: bool) -> Resolution:
         spellings = numbers.spellings(query.to, self._region)
         steps: list[TraceStep] | None = [] if trace else None
         candidates = await self._exact_candidates(spellings)
@@ -182,58 +215,51 @@ class Resolver:
         for spelling, found in zip(spellings, candidates, strict=True):
             for number in found:
                 if reachable(number, query.destination, query.source):
-                    _record(steps, TraceStep("exact", spelling, "hit", number_sid=number.sid))
-                    return _matched(number, "exact", spelling, None, steps)
+                    _record(steps, TraceStep(spelling, "hit", number.sid))
+                    skipped = PatternTrace(skipped="the exact stage found the number")
+                    return _matched(
+                        number, "exact", spelling, None, _trace(spellings, steps, skipped)
+                    )
                 removed = True
-                _record(
-                    steps, TraceStep("exact", spelling, "other_organization", number_sid=number.sid)
-                )
+                _record(steps, TraceStep(spelling, "other_organization", number.sid))
             if not found:
-                _record(steps, TraceStep("exact", spelling, "miss"))
-        if pattern_stage_applies(query):
+                _record(steps, TraceStep(spelling, "miss"))
+        pattern_trace = PatternTrace(skipped=_why_no_pattern_stage(query))
+        if pattern_trace.skipped is None:
             assert query.destination is not None
-            matched = await self._pattern_stage(query.destination, spellings, steps)
-            if matched is not None:
-                return matched
+            org = await self._org_patterns(query.destination)
+            result = org.matcher.match(spellings)
+            if trace:
+                pattern_trace = _pattern_trace(org.matcher, spellings, full_trace)
+            if result is not None:
+                number = org.by_sid[result.entry.sid]
+                return _matched(
+                    number,
+                    "pattern",
+                    result.spelling,
+                    number.phone_number,
+                    _trace(spellings, steps, pattern_trace),
+                )
         outcome = Outcome.FORBIDDEN if removed else Outcome.NOT_FOUND
-        return Resolution(outcome, trace=tuple(steps or ()))
+        return Resolution(outcome, trace=_trace(spellings, steps, pattern_trace))
 
     async def _exact_candidates(self, spellings: Sequence[str]) -> list[tuple[IncomingNumber, ...]]:
-        cached = [self._exact.get(s) for s in spellings]
+        # A spelling no stored number has is answered by the known-numbers set alone:
+        # no cache entry, no query (most first-time pattern calls are such).
+        may_exist = self.known.may_exist
+        cached = [self._exact.get(s) if may_exist(s) else () for s in spellings]
         missing = [s for s, c in zip(spellings, cached, strict=True) if c is None]
         self.stats.spelling_hits += len(spellings) - len(missing)
         self.stats.spelling_misses += len(missing)
         if not missing:
             return cached  # type: ignore[return-value]  # no None left
         generation = self._generation
-        asked = [s for s in missing if self.known.may_exist(s)]
-        found = await self._source.numbers_by_spellings(asked) if asked else []
+        found = await self._source.numbers_by_spellings(missing)
         fresh = {s: tuple(n for n in found if n.phone_number == s) for s in missing}
         if generation == self._generation:
             for spelling, numbers_found in fresh.items():
                 self._exact[spelling] = numbers_found
         return [c if c is not None else fresh[s] for s, c in zip(spellings, cached, strict=True)]
-
-    async def _pattern_stage(
-        self, organization: str, spellings: Sequence[str], steps: list[TraceStep] | None
-    ) -> Resolution | None:
-        org = await self._org_patterns(organization)
-        if steps is not None:
-            for step in org.matcher.trace(spellings):
-                steps.append(
-                    TraceStep(
-                        "pattern",
-                        step.spelling,
-                        step.outcome.value,
-                        step.entry.pattern,
-                        step.entry.sid,
-                    )
-                )
-        result = org.matcher.match(spellings)
-        if result is None:
-            return None
-        number = org.by_sid[result.entry.sid]
-        return _matched(number, "pattern", result.spelling, number.phone_number, steps)
 
     async def _org_patterns(self, organization: str) -> _OrgPatterns:
         current = self._orgs.get(organization)
@@ -263,24 +289,73 @@ class Resolver:
         found = await self._source.pattern_numbers(organization)
         entries = [patterns.PatternEntry(n.sid, n.phone_number, n.date_created) for n in found]
         signature = frozenset(entries)
+        matcher: Matcher
         if previous is not None and previous.signature == signature:
             # Same patterns (a TTL refresh, or a change of settings only): keep the
             # matcher, take the numbers' fresh settings.
             matcher = previous.matcher
+        elif previous is not None:
+            # A write: the matcher changes in place (masks and a small delta database),
+            # in milliseconds; a full rebuild folds the delta in later.
+            matcher = await asyncio.to_thread(previous.matcher.updated, entries)
         else:
-            # Compiling thousands of patterns takes a second or more: in a thread, so
-            # the event loop keeps answering other calls meanwhile.
+            # The automaton of thousands of patterns compiles for seconds: the prefix
+            # index (a fraction of that) answers until it is ready.
             matcher = await asyncio.to_thread(
-                patterns.OrgMatcher,
-                entries,
-                timeout_s=self._match_timeout,
-                previous=previous.matcher if previous else None,
+                PrefixIndexMatcher, entries, timeout_s=self._match_timeout
             )
         built = _OrgPatterns(matcher, {n.sid: n for n in found}, self._clock(), signature, version)
         # An invalidation during the read leaves the result usable once, never cached fresh.
         built.stale = generation != self._generation
         self._orgs[organization] = built
+        if not isinstance(matcher, patterns.OrgMatcher):
+            self._compile_later(organization, delay_s=0.0)
+        elif matcher.delta_size:
+            # Fold the delta into a new big database soon, at once if it grew large: a
+            # burst of writes costs one rebuild, not one per write.
+            large = matcher.delta_size >= FOLD_DELTA
+            self._compile_later(organization, delay_s=0.0 if large else self._fold_delay)
         return built
+
+    async def automata_ready(self) -> None:
+        """Wait until no organization's automaton is compiling (tests, benchmarks)."""
+        while self._compiling:
+            await asyncio.gather(*self._compiling.values(), return_exceptions=True)
+
+    def _compile_later(self, organization: str, *, delay_s: float) -> None:
+        """Compile the organization's full automaton in the background (one at a time per
+        organization), then swap it in for whatever matcher answers meanwhile."""
+        if organization in self._compiling:
+            return
+        task = asyncio.create_task(self._compile(organization, delay_s))
+        self._compiling[organization] = task
+        task.add_done_callback(lambda _: self._compiling.pop(organization, None))
+
+    async def _compile(self, organization: str, delay_s: float) -> None:
+        if delay_s:
+            await asyncio.sleep(delay_s)
+        current = self._orgs.get(organization)
+        if current is None:
+            return
+        built_from = current.signature
+        try:
+            fresh = await asyncio.to_thread(
+                patterns.OrgMatcher,
+                built_from,
+                timeout_s=self._match_timeout,
+                previous=current.matcher,
+            )
+        except Exception:  # never lose the matcher that answers; the next write retries
+            log.exception("pattern_automaton_failed", organization=organization)
+            return
+        while (current := self._orgs.get(organization)) is not None:
+            if current.signature == built_from:
+                current.matcher = fresh
+                log.info("pattern_automaton_ready", organization=organization, patterns=len(fresh))
+                return
+            # Written meanwhile: apply those writes to the fresh automaton as a delta.
+            built_from = current.signature
+            fresh = await asyncio.to_thread(fresh.updated, built_from)
 
     def invalidate(
         self,
@@ -326,14 +401,39 @@ def _record(steps: list[TraceStep] | None, step: TraceStep) -> None:
         steps.append(step)
 
 
+def _why_no_pattern_stage(query: Query) -> str | None:
+    """Why the pattern stage does not run for this query (SPEC 3.3), or None if it does."""
+    if query.channel is Channel.SMS:
+        return "messages never match patterns"
+    if query.destination is None:
+        return "no destination organization"
+    if query.source is not None and query.source != query.destination:
+        return "the caller is in another organization"
+    if not query.to or not _PATTERN_INPUT.issuperset(query.to):
+        return "the dialed string holds characters other than digits, *, # and +"
+    return None
+
+
+def _pattern_trace(matcher: Matcher, spellings: Sequence[str], full: bool) -> PatternTrace:
+    naive, truncated = matcher.trace(spellings, limit=FULL_TRACE_LIMIT) if full else (None, False)
+    kind = "automaton" if isinstance(matcher, patterns.OrgMatcher) else "prefix_index"
+    return PatternTrace(None, kind, matcher.explain(spellings), naive, truncated)
+
+
+def _trace(
+    spellings: Sequence[str], steps: list[TraceStep] | None, pattern: PatternTrace
+) -> Trace | None:
+    return None if steps is None else Trace(tuple(spellings), tuple(steps), pattern)
+
+
 def _matched(
     number: IncomingNumber,
     how: str,
     spelling: str,
     pattern: str | None,
-    steps: list[TraceStep] | None,
+    trace: Trace | None,
 ) -> Resolution:
-    return Resolution(Outcome.MATCHED, number, how, spelling, pattern, tuple(steps or ()))
+    return Resolution(Outcome.MATCHED, number, how, spelling, pattern, trace)
 
 
 def apply_change_notice(resolver: Resolver, payload: str) -> None:

@@ -43,7 +43,7 @@ class Decision:
 
 def target_for(number: IncomingNumber, channel: Channel) -> Target | None:
     """SPEC 4: the channel's application wins; else the number's URL with its fallback
-    (refer has none); else nothing."""
+    (refer has none); else nothing. USSD routes by the number's Ussd fields."""
     application_sid, application_url, url, method = _channel_fields(number, channel)
     if application_sid:
         # The application replaces the number's URLs, fallback included (the seed:
@@ -69,6 +69,13 @@ def _channel_fields(
             number.sms_url,
             number.sms_method,
         )
+    if channel is Channel.USSD:
+        return (
+            number.ussd_application_sid,
+            number.ussd_application_url,
+            number.ussd_url,
+            number.ussd_method,
+        )
     if channel is Channel.REFER:
         return (
             number.refer_application_sid,
@@ -89,6 +96,8 @@ def _fallback(number: IncomingNumber, channel: Channel) -> tuple[str | None, str
         return number.sms_fallback_url, number.sms_fallback_method
     if channel is Channel.VOICE:
         return number.voice_fallback_url, number.voice_fallback_method
+    if channel is Channel.USSD:
+        return number.ussd_fallback_url, number.ussd_fallback_method
     return None, "POST"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from router import tokens
-from router.api import params, representations
+from router.api import paging, params, representations
 from router.api.auth import (
     authenticate,
     caller_and_account,
@@ -13,7 +13,8 @@ from router.api.auth import (
     require_super_admin,
 )
 from router.api.formats import render, render_list, strip_json_suffix
-from router.api.keys import ACCOUNTS, SETTINGS
+from router.api.keys import ACCOUNTS, RESOLVER, SETTINGS
+from router.api.mounts import created_status
 from router.domain import Account, AccountStatus, Role, is_sid
 from router.errors import Forbidden, Invalid, NotFound
 from router.store.accounts import NewAccount
@@ -30,8 +31,14 @@ def _account_body(request: web.Request, a: Account, token: str | None = None) ->
 async def list_accounts(request: web.Request) -> web.Response:
     caller = await authenticate(request)
     tree = await request.app[ACCOUNTS].account_tree(caller.sid)
-    items = [_account_body(request, a) for a in tree]
-    return render_list(request, items, root="Accounts", item="Account")
+    return paging.render_short_list(
+        request,
+        tree,
+        lambda a: _account_body(request, a),
+        root="Accounts",
+        item="Account",
+        json_key="accounts",
+    )
 
 
 async def get_account(request: web.Request) -> web.Response:
@@ -46,6 +53,7 @@ async def create_account(request: web.Request) -> web.Response:
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
     organization_sid = await _organization_for_new_account(request, caller, raw)
     token = tokens.new_token()
+    signing_key = _signing_key(raw, token) or tokens.new_signing_key()
     account = await request.app[ACCOUNTS].create_account(
         NewAccount(
             friendly_name=params.text(raw, "FriendlyName") or "Sub-account",
@@ -53,10 +61,15 @@ async def create_account(request: web.Request) -> web.Response:
             parent_sid=caller.sid,
             organization_sid=organization_sid,
             credentials=tokens.hash_token(token),
-            signing_key=tokens.new_signing_key(),
+            signing_key=signing_key,
         )
     )
-    return render(request, _account_body(request, account, token), root="Account")
+    return render(
+        request,
+        _account_body(request, account, token),
+        root="Account",
+        status=created_status(request),
+    )
 
 
 async def _organization_for_new_account(
@@ -90,19 +103,59 @@ async def update_account(request: web.Request) -> web.Response:
         raise Invalid("Invalid Status: an account cannot deactivate itself.", param="Status")
     if account.sid != caller.sid:
         require_administrator(caller)
+    if account.status is AccountStatus.CLOSED and status not in {None, AccountStatus.CLOSED}:
+        raise Invalid("Invalid Status: a closed account cannot be reopened.", param="Status")
     stored = await request.app[ACCOUNTS].get_account_with_credentials(account.sid)
     assert stored is not None
     token = _new_token(raw)
+    signing_key = _signing_key(raw, token)
+    if params.boolean(raw, "RotateSigningKey"):
+        if signing_key is not None:
+            raise Invalid(
+                "Invalid RotateSigningKey: give it, SigningKey or SignWithAuthToken, not two.",
+                param="RotateSigningKey",
+            )
+        signing_key = tokens.new_signing_key()
     updated = await request.app[ACCOUNTS].update_account(
         account.sid,
         friendly_name=params.text(raw, "FriendlyName") or account.friendly_name,
         status=AccountStatus(status) if status else account.status,
         credentials=tokens.hash_token(token) if token else stored[1],
-        signing_key=tokens.new_signing_key()
-        if params.boolean(raw, "RotateSigningKey")
-        else account.signing_key,
+        signing_key=signing_key or account.signing_key,
     )
+    if updated.status is AccountStatus.CLOSED:
+        # Its numbers were released: this instance forgets them at once.
+        request.app[RESOLVER].invalidate([], [], everything=True)
     return render(request, _account_body(request, updated, token), root="Account")
+
+
+def _signing_key(raw: dict[str, str], new_token: str | None) -> str | None:
+    """SPEC 9: the signing key a request sets: SigningKey as given, or the new auth
+    token with SignWithAuthToken=true (on creation or rotation, the only moments router
+    holds the plain token); None when the request sets none."""
+    given = raw.get("SigningKey")
+    with_token = params.boolean(raw, "SignWithAuthToken")
+    if given is not None and with_token:
+        raise Invalid(
+            "Invalid SignWithAuthToken: give SigningKey or SignWithAuthToken, not both.",
+            param="SignWithAuthToken",
+        )
+    if with_token:
+        if new_token is None:
+            raise Invalid(
+                "Invalid SignWithAuthToken: only with a new auth token (RotateAuthToken=true"
+                " or AuthToken), since router keeps no plain token to sign with.",
+                param="SignWithAuthToken",
+            )
+        return new_token
+    if given is None:
+        return None
+    if not (32 <= len(given) <= 128 and given.isascii() and given.isprintable()):
+        raise Invalid(
+            "Invalid SigningKey: must be 32 to 128 printable ASCII characters.",
+            param="SigningKey",
+        )
+    return given
 
 
 def _new_token(raw: dict[str, str]) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from router.resolver import Resolution, TraceStep
+from router.resolver import Resolution
 from router.routing import Decision, Outcome
 
 STATUS = {
@@ -63,16 +63,11 @@ def _match(resolution: Resolution) -> dict[str, Any] | None:
     return {"how": resolution.how, "spelling": resolution.spelling, "pattern": resolution.pattern}
 
 
-def trace(steps: tuple[TraceStep, ...]) -> list[dict[str, Any]]:
+def unknown_domains(unknown: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+    """The dry run's note on domains that named no organization (SPEC 3.1)."""
     return [
-        {
-            "stage": step.stage,
-            "spelling": step.spelling,
-            "pattern": step.pattern,
-            "result": step.result,
-            "number_sid": step.number_sid,
-        }
-        for step in steps
+        {"field": param, "domain": domain, "result": "names no organization: resolved as none"}
+        for param, domain in unknown
     ]
 
 

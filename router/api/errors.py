@@ -12,6 +12,7 @@ from aiohttp import web
 
 from router import errors
 from router.api.formats import json_response, wants_json, xml_response
+from router.api.mounts import xml_root
 
 log = structlog.get_logger(__name__)
 
@@ -43,7 +44,7 @@ def error_response(request: web.Request, *, status: int, code: int, message: str
         body = {"code": code, "message": message, "more_info": more_info(code), "status": status}
         response = json_response(body, status=status)
     else:
-        response = xml_response(_xml_error(status, code, message), status=status)
+        response = xml_response(_xml_error(xml_root(request), status, code, message), status=status)
     if status == 401:
         # The gateway routes take a bearer token; everything else tenant Basic auth.
         scheme = "Bearer" if request.path.startswith("/v1/events/") else "Basic"
@@ -53,8 +54,8 @@ def error_response(request: web.Request, *, status: int, code: int, message: str
     return response
 
 
-def _xml_error(status: int, code: int, message: str) -> ET.Element:
-    root = ET.Element("RestcommResponse")
+def _xml_error(root_name: str, status: int, code: int, message: str) -> ET.Element:
+    root = ET.Element(root_name)
     exception = ET.SubElement(root, "RestException")
     for name, value in (
         ("Code", code),

@@ -27,7 +27,7 @@ _TOKEN_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQR
 async def read_event(request: web.Request, max_bytes: int) -> dict[str, Any]:
     """The event body: a JSON object (values kept as JSON types) or a form."""
     if request.content_type == "application/json":
-        body = await _read_capped(request, max_bytes)
+        body = await read_capped(request, max_bytes)
         try:
             document = orjson.loads(body) if body.strip() else {}
         except orjson.JSONDecodeError as error:
@@ -42,7 +42,8 @@ async def read_event(request: web.Request, max_bytes: int) -> dict[str, Any]:
     return form
 
 
-async def _read_capped(request: web.Request, max_bytes: int) -> bytes:
+async def read_capped(request: web.Request, max_bytes: int) -> bytes:
+    """The raw body, refused (413) beyond `max_bytes`."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(f"The request body exceeds {max_bytes} bytes.")
     body = await request.content.read(max_bytes + 1)

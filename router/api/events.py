@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from router import rcml_params
-from router.api import decisions, event_params
+from router.api import decisions, dry_run, event_params
 from router.api.auth import authenticate
 from router.api.formats import json_response
 from router.api.keys import (
@@ -61,6 +61,16 @@ class _Inbound:
 
 async def call_event(request: web.Request) -> web.Response:
     """Route an inbound call; a repeated CallSid gets the decision it got first."""
+    return await _route_session(request, Channel.VOICE)
+
+
+async def ussd_event(request: web.Request) -> web.Response:
+    """Route a USSD pull (*777#) by the number's Ussd fields. A USSD session is a call:
+    it is recorded as one, so status events and callbacks work for it."""
+    return await _route_session(request, Channel.USSD)
+
+
+async def _route_session(request: web.Request, channel: Channel) -> web.Response:
     body = await _read(request)
     call_sid = event_params.sid(body, "CallSid", "CA", generate=True)
     assert call_sid is not None
@@ -101,11 +111,11 @@ async def call_event(request: web.Request) -> web.Response:
         )
         return calls.record_call(call, answer)
 
-    query = Query(to, Channel.VOICE, destination, source)
+    query = Query(to, channel, destination, source)
     return await _route(
         request,
         _Inbound(
-            "call",
+            "ussd" if channel is Channel.USSD else "call",
             "call_sid",
             call_sid,
             query,
@@ -118,7 +128,11 @@ async def call_event(request: web.Request) -> web.Response:
 
 async def message_event(request: web.Request) -> web.Response:
     """Route an inbound SMS (never through patterns); a repeated SmsSid gets its first answer."""
-    body = await _read(request)
+    return await route_message(request, await _read(request))
+
+
+async def route_message(request: web.Request, body: dict[str, Any]) -> web.Response:
+    """Route an SMS event body, however the gateway sent it (also the Kannel adapter's)."""
     sms_sid = event_params.sid(body, "SmsSid", "SM", generate=True)
     assert sms_sid is not None
     from_, to = event_params.text(body, "From", required=True), event_params.dialed(body, "To")
@@ -223,19 +237,34 @@ async def resolve_route(request: web.Request) -> web.Response:
     to = event_params.dialed(query, "To")
     channel = CHANNELS.get((query.get("Channel") or "voice").lower())
     if channel is None:
-        raise Invalid("Invalid Channel: must be voice, sms or refer.", param="Channel")
+        raise Invalid("Invalid Channel: must be voice, sms, refer or ussd.", param="Channel")
+    full = _full_trace(query.get("trace"))
     names = event_params.organizations(query)
+    unknown: tuple[tuple[str, str], ...] = ()
     if caller is None:
-        destination, source = await request.app[ORGANIZATIONS].resolve(names)
+        found = await request.app[ORGANIZATIONS].resolve_noting(names)
+        destination, source, unknown = found.destination, found.source, found.unknown_domains
     else:
         destination = source = await _own_organization(request, caller, names)
     resolution = await request.app[RESOLVER].resolve(
-        Query(to, channel, destination, source), trace=True
+        Query(to, channel, destination, source), trace=True, full_trace=full
     )
     body = decisions.envelope("to", to, decide(resolution, channel))
     body["channel"] = channel.value
-    body["trace"] = decisions.trace(resolution.trace)
+    assert resolution.trace is not None  # asked for
+    body["trace"] = dry_run.render(resolution.trace)
+    if unknown:
+        body["trace"]["organizations"] = decisions.unknown_domains(unknown)
     return json_response(body)
+
+
+def _full_trace(value: str | None) -> bool:
+    """`trace=full` adds the naive scan's attempts; absent or `trace=default`, the summary."""
+    if value is None or value.lower() == "default":
+        return False
+    if value.lower() == "full":
+        return True
+    raise Invalid("Invalid trace: must be default or full.", param="trace")
 
 
 async def _own_organization(request: web.Request, caller: Account, names: OrganizationNames) -> str:

@@ -11,6 +11,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from router.api.mounts import xml_root
+
 API_VERSION = "2012-04-24"
 XML_CONTENT_TYPE = "application/xml"
 
@@ -45,6 +47,9 @@ XML_NAMES = {
     "sms_capable": "Sms",
     "mms_capable": "Mms",
     "fax_capable": "Fax",
+    # Twilio's capabilities (2010-04-01 mount) write these two in capitals.
+    "sms": "SMS",
+    "mms": "MMS",
     "uri": "Uri",
 }
 
@@ -56,17 +61,18 @@ def render(
     root: str,
     status: int = 200,
 ) -> web.Response:
-    """One resource, as JSON or as XML wrapped in <RestcommResponse><root>."""
+    """One resource, as JSON or as XML wrapped in <RestcommResponse><root> (or the
+    Twilio mount's <TwilioResponse>)."""
     if wants_json(request):
         return json_response(body, status=status)
-    element = ET.Element("RestcommResponse")
+    element = ET.Element(xml_root(request))
     _append(element, root, body)
     return xml_response(element, status=status)
 
 
 def render_list(
     request: web.Request,
-    items: Sequence[Mapping[str, Any]],
+    items: Sequence[Any],
     *,
     root: str,
     item: str,
@@ -79,7 +85,7 @@ def render_list(
         if envelope is None:
             return json_response(list(items))
         return json_response({**envelope, (json_key or root): list(items)})
-    response = ET.Element("RestcommResponse")
+    response = ET.Element(xml_root(request))
     listing = ET.SubElement(response, root, _xml_attributes(envelope or {}))
     for entry in items:
         _append(listing, item, entry)

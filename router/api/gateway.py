@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
 import hmac
+from base64 import b64decode
 
 from aiohttp import web
 
@@ -18,17 +20,39 @@ class GatewayAuth:
         self._configured = configured
         self._stored = stored
 
-    def is_gateway(self, request: web.Request) -> bool:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
+    def replace_stored(self, stored: Credentials | None) -> None:
+        """A rotated token (`router admin reset-token`) replaces the old one at once."""
+        self._stored = stored
+
+    def is_gateway(self, request: web.Request, *, allow_basic: bool = False) -> bool:
+        """Bearer <token>; with `allow_basic`, also Basic with the token as the password
+        (for gateways such as Kannel that can only put credentials in the URL)."""
+        scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+        scheme, credentials = scheme.lower(), credentials.strip()
+        if scheme == "bearer":
+            return self._verify(credentials)
+        if scheme == "basic" and allow_basic:
+            return self._verify(_basic_password(credentials))
+        return False
+
+    def require(self, request: web.Request, *, allow_basic: bool = False) -> None:
+        if not self.is_gateway(request, allow_basic=allow_basic):
+            raise Unauthenticated(
+                "Authentication failed: send Authorization: Bearer <gateway token>."
+            )
+
+    def _verify(self, token: str) -> bool:
+        if not token:
             return False
-        token = token.strip()
         if self._configured:
             return hmac.compare_digest(token.encode(), self._configured.encode())
         return self._stored is not None and tokens.verify_token(token, self._stored)
 
-    def require(self, request: web.Request) -> None:
-        if not self.is_gateway(request):
-            raise Unauthenticated(
-                "Authentication failed: send Authorization: Bearer <gateway token>."
-            )
+
+def _basic_password(credentials: str) -> str:
+    """The password of Basic credentials (any user name), empty when malformed."""
+    try:
+        decoded = b64decode(credentials, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+    return decoded.partition(":")[2]

@@ -10,10 +10,14 @@ from router.api.formats import json_response
 from router.api.keys import CALLBACKS, DATABASE, METRICS
 from router.errors import Unavailable
 from router.metrics import CONTENT_TYPE
+from router.version import version
+
+VERSION = version()
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+    """Alive, and which version (a rolling upgrade can tell old instances from new)."""
+    return json_response({"status": "ok", "version": VERSION})
 
 
 async def readyz(request: web.Request) -> web.Response:

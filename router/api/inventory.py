@@ -7,24 +7,31 @@ import io
 from aiohttp import web
 
 from router import numbers
-from router.api import params, representations
+from router.api import paging, params, representations
+from router.api import twilio_representations as twilio
 from router.api.auth import authenticate, caller_and_account, require_super_admin
-from router.api.formats import json_response, render_list, strip_json_suffix
+from router.api.formats import json_response, render, render_list, strip_json_suffix
 from router.api.keys import INVENTORY, SETTINGS
+from router.api.mounts import is_twilio
 from router.api.number_params import TYPE_ROUTES
-from router.errors import Invalid, PayloadTooLarge
+from router.errors import Invalid, NotFound, PayloadTooLarge
 from router.inventory_import import import_inventory
 
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 
 
-async def available_numbers(request: web.Request) -> web.Response:
-    await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
-    country = request.match_info["country"]
+def _country(request: web.Request) -> str:
+    country = strip_json_suffix(request.match_info["country"])
     if len(country) != 2 or not country.isascii() or not country.isalpha():
         raise Invalid(
             "Invalid Country: must be an ISO 3166 two-letter code such as US.", param="Country"
         )
+    return country.upper()
+
+
+async def available_numbers(request: web.Request) -> web.Response:
+    await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
+    country = _country(request)
     raw = params.query_params(request)
     area_code = raw.get("AreaCode") or None
     if area_code is not None and not (
@@ -42,24 +49,64 @@ async def available_numbers(request: web.Request) -> web.Response:
         raw, "PageSize", default=50, low=1, high=request.app[SETTINGS].api_max_page_size
     )
     found = await request.app[INVENTORY].available(
-        country.upper(),
+        country,
         TYPE_ROUTES[strip_json_suffix(request.match_info["kind"])],
         area_code=area_code,
         contains=contains,
         limit=limit,
     )
     items = [
-        representations.available_number(n, numbers.friendly_name(n.phone_number, pure_sip=False))
+        representations.available_number(
+            request, n, numbers.friendly_name(n.phone_number, pure_sip=False)
+        )
         for n in found
     ]
+    envelope: dict[str, object] = {"uri": request.path_qs}
+    if is_twilio(request):
+        # One page: the inventory query is bounded by PageSize, there is no next one.
+        info = paging.PageInfo(0, limit, len(items), len(items), None)
+        envelope = paging.envelope(request, raw, info)
     return render_list(
         request,
         items,
         root="AvailablePhoneNumbers",
         item="AvailablePhoneNumber",
         json_key="available_phone_numbers",
-        envelope={"uri": request.path_qs},
+        envelope=envelope,
     )
+
+
+async def available_countries(request: web.Request) -> web.Response:
+    """Restcomm's AvailableCountries: the ISO codes with free numbers, a JSON array."""
+    await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
+    found = await request.app[INVENTORY].available_countries()
+    return render_list(request, found, root="AvailableCountries", item="Country")
+
+
+async def countries(request: web.Request) -> web.Response:
+    """Twilio's country list: a country resource per country with free numbers."""
+    _, account = await caller_and_account(
+        request, strip_json_suffix(request.match_info["account_sid"])
+    )
+    found = await request.app[INVENTORY].available_countries()
+    items = [twilio.country(account.sid, c, numbers.country_name(c)) for c in found]
+    info = paging.PageInfo(0, max(len(items), 1), len(items), len(items), None)
+    envelope = paging.envelope(request, params.query_params(request), info)
+    return render_list(
+        request, items, root="Countries", item="Country", json_key="countries", envelope=envelope
+    )
+
+
+async def country(request: web.Request) -> web.Response:
+    """Twilio's country resource, with the links to its Local, TollFree and Mobile lists."""
+    _, account = await caller_and_account(
+        request, strip_json_suffix(request.match_info["account_sid"])
+    )
+    code = _country(request)
+    if code not in await request.app[INVENTORY].available_countries():
+        raise NotFound(f"Country {code} has no available phone numbers.", param="Country")
+    body = twilio.country(account.sid, code, numbers.country_name(code))
+    return render(request, body, root="Country")
 
 
 async def import_inventory_route(request: web.Request) -> web.Response:

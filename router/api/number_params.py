@@ -32,6 +32,11 @@ SETTINGS: dict[str, tuple[str, Parser]] = {
     "ReferUrl": ("refer_url", params.url),
     "ReferMethod": ("refer_method", params.method),
     "ReferApplicationSid": ("refer_application_sid", lambda p, n: params.sid(p, n, "AP")),
+    "UssdUrl": ("ussd_url", params.url),
+    "UssdMethod": ("ussd_method", params.method),
+    "UssdFallbackUrl": ("ussd_fallback_url", params.url),
+    "UssdFallbackMethod": ("ussd_fallback_method", params.method),
+    "UssdApplicationSid": ("ussd_application_sid", lambda p, n: params.sid(p, n, "AP")),
     "VoiceCapable": ("voice_capable", params.boolean),
     "SmsCapable": ("sms_capable", params.boolean),
     "MmsCapable": ("mms_capable", params.boolean),
@@ -53,8 +58,11 @@ SORT_KEYS = {
 MAX_PHONE_NUMBER = 256
 
 
-def settings(raw: Mapping[str, str]) -> dict[str, object]:
-    """The present settable parameters, validated, keyed by field name."""
+def settings(
+    raw: Mapping[str, str], *, api_versions: frozenset[str] = params.API_VERSIONS
+) -> dict[str, object]:
+    """The present settable parameters, validated, keyed by field name; ApiVersion
+    takes the values the caller's mount accepts."""
     canonical = dict(raw)
     for alias, name in ALIASES.items():
         if alias in raw and name not in raw:
@@ -62,23 +70,29 @@ def settings(raw: Mapping[str, str]) -> dict[str, object]:
     found: dict[str, object] = {}
     for name, (field, parse) in SETTINGS.items():
         if name in canonical:
-            value = parse(canonical, name)
+            if name == "ApiVersion":
+                value: object = params.api_version(canonical, name, api_versions)
+            else:
+                value = parse(canonical, name)
             found[field] = None if value == "" else value
     return found
 
 
-def provision_request(raw: Mapping[str, str], number_type: NumberType | None) -> NumberRequest:
+def provision_request(
+    raw: Mapping[str, str],
+    number_type: NumberType | None,
+    *,
+    api_versions: frozenset[str] = params.API_VERSIONS,
+) -> NumberRequest:
     """A provisioning request: exactly one of PhoneNumber or AreaCode (AreaCode wins)."""
     pure_sip = bool(params.boolean(raw, "isSIP"))
-    if pure_sip and number_type is not None:
-        raise Invalid(
-            "Invalid isSIP: SIP numbers are provisioned on IncomingPhoneNumbers, not on a"
-            " Local, TollFree or Mobile resource.",
-            param="isSIP",
-        )
+    if pure_sip and number_type is not None and "AreaCode" not in raw:
+        # Restcomm's own clients post SIP numbers to Local.json: a SIP number, exactly
+        # as on the list resource (SPEC 2.1).
+        number_type = None
     area_code = _area_code(raw, number_type, pure_sip)
     phone_number = None if area_code else _phone_number(raw, pure_sip)
-    values = settings(raw)
+    values = settings(raw, api_versions=api_versions)
     check_fallbacks(values)
     return NumberRequest(
         phone_number=phone_number,

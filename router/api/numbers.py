@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
-from urllib.parse import urlencode
-
 from aiohttp import web
 
-from router.api import number_params, params, representations
+from router.api import number_params, paging, params, representations
 from router.api.auth import authenticate, authorize_account, caller_and_account, require_super_admin
 from router.api.formats import render, render_list, strip_json_suffix
 from router.api.keys import ACCOUNTS, NUMBERS, RESOLVER, SETTINGS
+from router.api.mounts import api_versions, created_status, is_twilio
 from router.domain import NumberType, Page, PageRequest, is_sid
 from router.errors import Invalid, MethodNotAllowed, NotFound
 
@@ -52,7 +50,7 @@ async def list_numbers(request: web.Request) -> web.Response:
         items,
         root=LIST_ROOT,
         item=ITEM_ROOT,
-        json_key="incomingPhoneNumbers",
+        json_key="incoming_phone_numbers" if is_twilio(request) else "incomingPhoneNumbers",
         envelope=envelope,
     )
 
@@ -60,47 +58,25 @@ async def list_numbers(request: web.Request) -> web.Response:
 def _envelope(
     request: web.Request, raw: dict[str, str], page: Page, asked: PageRequest
 ) -> dict[str, object]:
-    num_pages = max(1, math.ceil(page.total / page.page_size))
-    if page.page >= num_pages and page.page > 0:
-        raise Invalid(
-            f"Invalid Page: {page.page} is past the last page ({num_pages - 1}).", param="Page"
-        )
-    start = page.page * page.page_size
-    kept = {k: v for k, v in raw.items() if k not in {"Page", "PageSize", "AfterSid"}}
-
-    def link(number: int, after: str | None = None) -> str:
-        query = {**kept, "Page": number, "PageSize": page.page_size}
-        if after:
-            query["AfterSid"] = after
-        return f"{request.path}?{urlencode(query)}"
-
-    has_next = page.page + 1 < num_pages and page.items
-    return {
-        "page": page.page,
-        "num_pages": num_pages,
-        "page_size": page.page_size,
-        "total": page.total,
-        "start": start,
-        "end": start + max(len(page.items) - 1, 0),
-        "uri": request.path_qs,
-        "first_page_uri": link(0),
-        "previous_page_uri": link(page.page - 1) if page.page > 0 else None,
-        "next_page_uri": link(page.page + 1, page.items[-1].sid) if has_next else None,
-        "last_page_uri": link(num_pages - 1),
-    }
+    last_sid = page.items[-1].sid if page.items else None
+    info = paging.PageInfo(page.page, page.page_size, page.total, len(page.items), last_sid)
+    return paging.envelope(request, raw, info)
 
 
 async def create_number(request: web.Request) -> web.Response:
     _, account = await caller_and_account(request, _account_sid(request))
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
-    number_request = number_params.provision_request(raw, _number_type(request))
+    number_request = number_params.provision_request(
+        raw, _number_type(request), api_versions=api_versions(request)
+    )
     owners = await request.app[ACCOUNTS].ancestors(account.sid)
     number = await request.app[NUMBERS].provision(
         account.sid, account.organization_sid, owners, number_request
     )
     # This instance sees its own write at once; the others when the NOTIFY arrives.
     request.app[RESOLVER].invalidate([number.organization_sid], [number.phone_number])
-    return render(request, representations.number(request, number), root=ITEM_ROOT)
+    body = representations.number(request, number)
+    return render(request, body, root=ITEM_ROOT, status=created_status(request))
 
 
 async def get_number(request: web.Request) -> web.Response:
@@ -119,7 +95,7 @@ async def update_number(request: web.Request) -> web.Response:
             raise Invalid(
                 f"Invalid {fixed}: it cannot change; provision a new number.", param=fixed
             )
-    changes = number_params.settings(raw)
+    changes = number_params.settings(raw, api_versions=api_versions(request))
     new_owner = None
     target_sid = params.sid(raw, "AccountSid", "AC")
     if target_sid and target_sid != account.sid:

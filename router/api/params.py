@@ -156,12 +156,15 @@ def sid(params: Mapping[str, str], name: str, prefix: str) -> str | None:
     return value
 
 
-def api_version(params: Mapping[str, str], name: str = "ApiVersion") -> str | None:
+def api_version(
+    params: Mapping[str, str], name: str = "ApiVersion", accepted: frozenset[str] = API_VERSIONS
+) -> str | None:
+    """One of the API versions the mount accepts."""
     value = params.get(name)
     if value is None:
         return None
-    if value not in API_VERSIONS:
-        raise Invalid(f"Invalid {name}: must be 2012-04-24.", param=name)
+    if value not in accepted:
+        raise Invalid(f"Invalid {name}: must be {' or '.join(sorted(accepted))}.", param=name)
     return value
 
 

@@ -6,19 +6,17 @@ from typing import Any
 
 from aiohttp import web
 
-from router.api.formats import API_VERSION, rfc2822
+from router.api import twilio_representations as twilio
+from router.api.formats import rfc2822
+from router.api.mounts import is_twilio, mount_point
 from router.domain import Account, Application, IncomingNumber, InventoryNumber, Organization
 
 
-def mount_point(request: web.Request) -> str:
-    """The prefix the caller used: /restcomm/2012-04-24 or /2012-04-24."""
-    return (
-        "/restcomm/" + API_VERSION if request.path.startswith("/restcomm/") else "/" + API_VERSION
-    )
-
-
 def number(request: web.Request, n: IncomingNumber) -> dict[str, Any]:
-    """An IncomingPhoneNumber, keys in the order of the seed's example, extras last."""
+    """An IncomingPhoneNumber, keys in the order of the seed's example, extras last
+    (Twilio's representation on the 2010-04-01 mount)."""
+    if is_twilio(request):
+        return twilio.number(request, n)
     return {
         "sid": n.sid,
         "account_sid": n.account_sid,
@@ -56,6 +54,12 @@ def number(request: web.Request, n: IncomingNumber) -> dict[str, Any]:
         "organization_sid": n.organization_sid,
         "number_type": n.number_type.value,
         "pure_sip": n.pure_sip,
+        "ussd_url": n.ussd_url,
+        "ussd_method": n.ussd_method,
+        "ussd_fallback_url": n.ussd_fallback_url,
+        "ussd_fallback_method": n.ussd_fallback_method,
+        "ussd_application_sid": n.ussd_application_sid,
+        "ussd_application_name": n.ussd_application_name,
     }
 
 
@@ -63,6 +67,8 @@ def account(
     request: web.Request, a: Account, *, show_signing_key: bool, auth_token: str | None = None
 ) -> dict[str, Any]:
     """An Account; the auth token only right after creation or rotation."""
+    if is_twilio(request):
+        return twilio.account(a, show_signing_key=show_signing_key, auth_token=auth_token)
     body: dict[str, Any] = {
         "sid": a.sid,
         "friendly_name": a.friendly_name,
@@ -93,6 +99,8 @@ def organization(request: web.Request, o: Organization) -> dict[str, Any]:
 
 
 def application(request: web.Request, a: Application) -> dict[str, Any]:
+    if is_twilio(request):
+        return twilio.application(a)
     return {
         "sid": a.sid,
         "date_created": rfc2822(a.date_created),
@@ -107,7 +115,11 @@ def application(request: web.Request, a: Application) -> dict[str, Any]:
     }
 
 
-def available_number(n: InventoryNumber, friendly_name: str) -> dict[str, Any]:
+def available_number(
+    request: web.Request, n: InventoryNumber, friendly_name: str
+) -> dict[str, Any]:
+    if is_twilio(request):
+        return twilio.available_number(n, friendly_name)
     return {
         "friendly_name": friendly_name,
         "phone_number": n.phone_number,

@@ -6,17 +6,36 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from router.api import accounts, applications, callbacks, events, health, inventory, numbers
+from router.api import (
+    accounts,
+    applications,
+    callbacks,
+    events,
+    health,
+    inventory,
+    kannel,
+    numbers,
+)
+from router.api.mounts import RESTCOMM_MOUNTS, TWILIO_MOUNT, Dialect
+from router.api.reference import add_reference_routes
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-MOUNT_POINTS = ("/2012-04-24", "/restcomm/2012-04-24")
+BOTH = (*RESTCOMM_MOUNTS, TWILIO_MOUNT)
+# What /openapi.json documents: each dialect's resources under its mounts.
+DOCUMENTED_MOUNTS = {Dialect.RESTCOMM: RESTCOMM_MOUNTS, Dialect.TWILIO: (TWILIO_MOUNT,)}
 TYPES = "{kind:(?:Local|TollFree|Mobile)(?:\\.json)?}"
 
 
-def _api(router: web.UrlDispatcher, path: str, methods: dict[str, Handler]) -> None:
-    """Register path (and path.json when it ends in a fixed segment) under both mounts."""
+def _api(
+    router: web.UrlDispatcher,
+    path: str,
+    methods: dict[str, Handler],
+    mounts: tuple[str, ...] = BOTH,
+) -> None:
+    """Register path (and path.json when it ends in a fixed segment) under the mounts:
+    Restcomm's two and Twilio's, unless the resource is one mount's own."""
     variants = [path] if path.endswith("}") else [path, path + ".json"]
-    for mount in MOUNT_POINTS:
+    for mount in mounts:
         for variant in variants:
             resource = router.add_resource(mount + variant)
             for method, handler in methods.items():
@@ -36,7 +55,9 @@ def setup_routes(app: web.Application) -> None:
             "DELETE": numbers.not_allowed,
             "GET": numbers.not_allowed,
         },
+        RESTCOMM_MOUNTS,
     )
+    _api(r, nums + "/AvailableCountries", {"GET": inventory.available_countries}, RESTCOMM_MOUNTS)
     _api(
         r,
         nums + "/" + TYPES,
@@ -68,6 +89,10 @@ def setup_routes(app: web.Application) -> None:
         },
     )
     _api(r, acc + "/AvailablePhoneNumbers/{country}/" + TYPES, {"GET": inventory.available_numbers})
+    # Twilio's country list and country resource (SPEC 9).
+    twilio_only = (TWILIO_MOUNT,)
+    _api(r, acc + "/AvailablePhoneNumbers/{country}", {"GET": inventory.country}, twilio_only)
+    _api(r, acc + "/AvailablePhoneNumbers", {"GET": inventory.countries}, twilio_only)
     _api(
         r,
         acc + "/Applications/{sid}",
@@ -96,7 +121,7 @@ def setup_routes(app: web.Application) -> None:
         },
     )
     _api(r, "/Accounts", {"GET": accounts.list_accounts, "POST": accounts.create_account})
-    _api(r, "/Organizations/{sid}", {"GET": accounts.get_organization})
+    _api(r, "/Organizations/{sid}", {"GET": accounts.get_organization}, RESTCOMM_MOUNTS)
     _api(
         r,
         "/Organizations",
@@ -104,11 +129,13 @@ def setup_routes(app: web.Application) -> None:
             "GET": accounts.list_organizations,
             "POST": accounts.create_organization,
         },
+        RESTCOMM_MOUNTS,
     )
     r.add_post("/v1/admin/inventory", inventory.import_inventory_route)
     r.add_get("/healthz", health.healthz)
     r.add_get("/readyz", health.readyz)
     r.add_get("/metrics", health.metrics)
+    add_reference_routes(r, DOCUMENTED_MOUNTS)
     setup_event_routes(app)
 
 
@@ -117,6 +144,8 @@ def setup_event_routes(app: web.Application) -> None:
     r.add_post("/v1/events/calls", events.call_event)
     r.add_post("/v1/events/messages", events.message_event)
     r.add_post("/v1/events/refers", events.refer_event)
+    r.add_post("/v1/events/ussd", events.ussd_event)
+    r.add_post("/v1/gateways/kannel/messages", kannel.kannel_message)
     r.add_get("/v1/routes/resolve", events.resolve_route)
     r.add_post("/v1/events/calls/{call_sid}/status", callbacks.status_event)
     r.add_get("/v1/calls/{call_sid}/callbacks", callbacks.list_callbacks)

@@ -15,25 +15,23 @@ import gc
 import os
 import shutil
 import signal
-import socket
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
 
-from router import config, metrics
-from router.bootstrap import Bootstrap, bootstrap
-from router.errors import ConfigError
+from router import banner, config, listening, metrics
+from router.bootstrap import bootstrap
 from router.known_numbers import InheritedNumbers
 from router.serve.placement import WorkerPlace
 from router.serve.worker import run_worker
 from router.store.accounts import AccountStore
-from router.store.embedded import EmbeddedPostgres
 from router.store.numbers import NumberStore
+from router.store.opening import start_embedded
 from router.store.postgres import Database
 
 log = structlog.get_logger(__name__)
@@ -46,13 +44,14 @@ _MAX_BACKOFF_SECONDS = 30.0
 _TICK_SECONDS = 0.1
 
 
-def serve(settings: config.Settings, announce: Callable[[Bootstrap], None]) -> int:
+def serve(settings: config.Settings) -> int:
     """Run the supervisor and its workers until SIGTERM or SIGINT; 0 on a clean stop."""
     workers = config.effective_workers(settings)
     stop = _StopRequest()  # from here on a signal stops cleanly, even during the start
-    with _database(settings) as dsn, _port_reserved(settings) as port, _metrics_directory():
+    # The port first: a busy one stops us before anything touches the database.
+    with _port_reserved(settings) as port, _database(settings) as dsn, _metrics_directory():
         settings = config.replace(settings, database_url=dsn, port=port)
-        known = asyncio.run(_prepare(settings, announce))
+        known = asyncio.run(_prepare(settings))
         # Everything read so far lives as long as the service: out of the collector's
         # passes, whose bookkeeping writes would otherwise copy shared pages per worker.
         gc.freeze()
@@ -77,8 +76,7 @@ def _database(settings: config.Settings) -> Iterator[str]:
     if settings.database_url:
         yield settings.database_url
         return
-    embedded = EmbeddedPostgres(Path(settings.data_dir))
-    dsn = embedded.start()
+    embedded, dsn = start_embedded(settings)
     try:
         yield dsn
     finally:
@@ -90,15 +88,7 @@ def _port_reserved(settings: config.Settings) -> Iterator[int]:
     """Bind (without listening) the port the workers will share: a busy port fails
     here, once, and port 0 becomes one port for all. A socket that does not listen
     receives no connections, so it takes none from the workers."""
-    probe = socket.socket(socket.AF_INET6 if ":" in settings.host else socket.AF_INET)
-    probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    try:
-        probe.bind((settings.host, settings.port))
-    except OSError as error:
-        probe.close()
-        raise ConfigError(
-            f"Cannot listen on {settings.host}:{settings.port}: {error.strerror}."
-        ) from error
+    probe = listening.bind(settings.host, settings.port, reuse_port=True)
     try:
         yield int(probe.getsockname()[1])
     finally:
@@ -115,14 +105,12 @@ def _metrics_directory() -> Iterator[None]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-async def _prepare(
-    settings: config.Settings, announce: Callable[[Bootstrap], None]
-) -> InheritedNumbers:
+async def _prepare(settings: config.Settings) -> InheritedNumbers:
     """Migrate and bootstrap once; every stored phone number, read once."""
     database = await Database.connect(settings.database_url, min_size=1, max_size=2)
     try:
         await database.migrate()
-        announce(await bootstrap(AccountStore(database), settings))
+        banner.announce(await bootstrap(AccountStore(database), settings), Path(settings.data_dir))
         numbers, fingerprint = await NumberStore(database).all_phone_numbers_and_fingerprint()
         known = InheritedNumbers(await asyncio.to_thread(frozenset, numbers), fingerprint)
         log.info("known_numbers_loaded", count=len(known.numbers), shared=True)

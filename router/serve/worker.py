@@ -9,6 +9,7 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import Coroutine
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from router import config
+from router import config, listening
 from router.app import create_app
 from router.logging import AccessLogger
 from router.serve.placement import WorkerPlace
@@ -25,8 +26,8 @@ log = structlog.get_logger(__name__)
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
-async def serve_app(app: web.Application, settings: config.Settings, *, reuse_port: bool) -> None:
-    """Listen on the configured address until a stop signal, then stop gracefully."""
+async def serve_app(app: web.Application, settings: config.Settings, sock: socket.socket) -> None:
+    """Listen on the bound socket until a stop signal, then stop gracefully."""
     # Fewer, larger young collections: a router allocates many short-lived objects
     # per event, and each collection pass stalls every call in flight.
     gc.set_threshold(50_000, 20, 20)
@@ -39,8 +40,7 @@ async def serve_app(app: web.Application, settings: config.Settings, *, reuse_po
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
-        await site.start()
+        await web.SockSite(runner, sock).start()
         log.info("listening", host=settings.host, port=settings.port)
         await _wait_for_stop_signal()
     finally:
@@ -65,7 +65,11 @@ def run_worker(settings: config.Settings, place: WorkerPlace, supervisor: int) -
     if not _die_with(supervisor):
         return 1
     try:
-        run_loop(serve_app(create_app(settings, place=place), settings, reuse_port=True))
+        sock = listening.bind(settings.host, settings.port, reuse_port=True)
+        try:
+            run_loop(serve_app(create_app(settings, place=place), settings, sock))
+        finally:
+            sock.close()
     except Exception:
         log.exception("worker_failed", index=place.index)
         return 1

@@ -114,6 +114,8 @@ class AccountStore:
             )
             if row is None:
                 raise NotFound(f"Account {sid} was not found.", param="AccountSid")
+            if status is AccountStatus.CLOSED:
+                await _close_tree(conn, sid)
             # Resolution caches the account's status with its numbers.
             await notify_numbers_changed(conn, [], [], everything=True)
         return rows.account(row)
@@ -135,7 +137,10 @@ class AccountStore:
         return bytes(value) if value is not None else None
 
     async def put_setting(self, key: str, value: bytes) -> None:
-        await self.db.execute("put_setting", key, value)
+        """Store a setting; running instances hear of it on the settings_changed channel."""
+        async with self.db.transaction() as conn:
+            await conn.execute(sql("put_setting"), key, value)
+            await conn.execute(sql("notify_settings_changed"), key)
 
     async def create_application(
         self, account_sid: str, fields: Mapping[str, object]
@@ -195,6 +200,14 @@ class AccountStore:
             ) from error
         if deleted is None:
             raise NotFound(f"Application {sid} was not found.", param="Sid")
+
+
+async def _close_tree(conn: Connection, sid: str) -> None:
+    """SPEC 2.1: a closed account's descendants close too, and every number of the tree
+    is released, in the caller's transaction (the NOTIFY that follows drops them from
+    every instance's caches)."""
+    await conn.execute(sql("close_account_tree"), sid)
+    await conn.execute(sql("release_tree_numbers"), sid)
 
 
 async def _notify_users_of(conn: Connection, application: Application) -> None:

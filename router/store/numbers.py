@@ -224,6 +224,10 @@ class InventoryStore:
         )
         return [rows.inventory_number(r) for r in found]
 
+    async def available_countries(self) -> list[str]:
+        """ISO codes of the countries with free numbers, in order."""
+        return [r["country"] for r in await self.db.fetch("available_countries")]
+
 
 def _phone_filter_regex(value: str | None) -> str | None:
     """A list filter as a PostgreSQL regular expression: substring, `*` = one digit."""

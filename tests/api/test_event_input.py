@@ -89,8 +89,6 @@ BAD_CALLS = [
         "DestinationOrganizationSid",
     ),
     ("unknown-source-sid", {"SourceOrganizationSid": UNKNOWN_ORG}, "SourceOrganizationSid"),
-    ("unknown-domain", {"Domain": "nowhere.test"}, "Domain"),
-    ("unknown-source-domain", {"SourceDomain": "nowhere.test"}, "SourceDomain"),
     (
         "malformed-destination-sid",
         {"Domain": DROP, "DestinationOrganizationSid": "OR123"},
@@ -170,7 +168,6 @@ BAD_MESSAGES = [
     ("body-control", {"Body": "a\x00b"}, "Body"),
     ("sms-sid-malformed", {"SmsSid": "SM123"}, "SmsSid"),
     ("sms-sid-call-prefix", {"SmsSid": CALL_SID}, "SmsSid"),
-    ("unknown-domain", {"Domain": "nowhere.test"}, "Domain"),
 ]
 
 

@@ -68,6 +68,15 @@ class RcmlServer:
     def at(self, path: str) -> list[Received]:
         return [r for r in self.received if r.path == path]
 
+    async def wait_for(self, path: str) -> Received:
+        """The first request to `path`, waiting for it (at most 15 s: callbacks are
+        delivered in the background)."""
+        async with asyncio.timeout(15):
+            # Polling the list handle() appends to keeps the server stateless otherwise.
+            while not self.at(path):  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        return self.at(path)[0]
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
         form = {name: str(value) for name, value in (await request.post()).items()}
         url = f"{request.scheme}://{request.host}{request.raw_path}"

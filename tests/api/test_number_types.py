@@ -340,15 +340,34 @@ async def test_put_and_delete_on_type_routes_answer_405(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_type_post_refuses_sip_numbers(client: Client, tenant: Tenant, kind: Kind) -> None:
-    """isSIP=true on a type route is refused with 400 naming isSIP; nothing is created."""
+async def test_type_post_with_is_sip_creates_a_sip_number(
+    client: Client, tenant: Tenant, kind: Kind
+) -> None:
+    """isSIP=true on a type route (Restcomm's clients post SIP numbers to Local.json)
+    creates a SIP number exactly as the list resource does: type sip, no inventory."""
     response = await client.post(
         JSON_WIRE.url(numbers_path(tenant.sid, kind.route)),
         data={"PhoneNumber": "1234", "isSIP": "true"},
         headers=tenant.auth,
     )
+    assert response.status == 200
+    body = await response.json()
+    assert (body["phone_number"], body["number_type"], body["pure_sip"]) == ("1234", "sip", True)
+    assert await listed_sids(client, tenant) == [body["sid"]]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_type_post_with_is_sip_still_refuses_area_code(
+    client: Client, tenant: Tenant, kind: Kind
+) -> None:
+    """AreaCode stays refused on a type route, isSIP or not; nothing is created."""
+    response = await client.post(
+        JSON_WIRE.url(numbers_path(tenant.sid, kind.route)),
+        data={"AreaCode": "510", "isSIP": "true"},
+        headers=tenant.auth,
+    )
     assert response.status == 400
     code, message = await read_error(JSON_WIRE, response)
     assert code == 21100
-    assert "isSIP" in message
+    assert "AreaCode" in message
     assert await listed_sids(client, tenant) == []

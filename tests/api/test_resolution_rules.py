@@ -58,23 +58,11 @@ async def event(client: Client, gateway: dict[str, str], kind: str, **body: str)
 
 
 def exact(spelling: str, result: str, number_sid: str | None = None) -> dict[str, Any]:
-    return {
-        "stage": "exact",
-        "spelling": spelling,
-        "pattern": None,
-        "result": result,
-        "number_sid": number_sid,
-    }
+    return {"spelling": spelling, "result": result, "number_sid": number_sid}
 
 
-def pattern(spelling: str, text: str, result: str, number_sid: str) -> dict[str, Any]:
-    return {
-        "stage": "pattern",
-        "spelling": spelling,
-        "pattern": text,
-        "result": result,
-        "number_sid": number_sid,
-    }
+def skipped(reason: str) -> dict[str, Any]:
+    return {"ran": False, "reason": reason}
 
 
 # --- the dry run -------------------------------------------------------------------------
@@ -87,7 +75,8 @@ async def test_dry_run_returns_the_decision_and_every_step_in_order(
     make_account: MakeAccount,
     make_org: MakeOrg,
 ) -> None:
-    """The dry run lists each spelling, then each pattern per spelling, up to the winner."""
+    """The dry run shows the spellings, the exact result of each, the pattern candidates
+    the engine decided, the winner and the patterns that outrank it."""
     owner = await in_org(admin, make_account, await make_org("acme.test"))
     await provision_sip(client, owner, "16508251256")
     await provision_sip(client, owner, "16.*")
@@ -116,14 +105,37 @@ async def test_dry_run_returns_the_decision_and_every_step_in_order(
         "rcml": None,
         "rcml_source": None,
         "channel": "voice",
-        "trace": [
-            exact("16508251255", "miss"),
-            exact("+16508251255", "miss"),
-            pattern("16508251255", "^7688[456]#$", "no_match", longest["sid"]),
-            pattern("+16508251255", "^7688[456]#$", "no_match", longest["sid"]),
-            pattern("16508251255", "16508.*", "match", winner["sid"]),
-        ],
+        "trace": {
+            "spellings": ["16508251255", "+16508251255"],
+            "exact": [exact("16508251255", "miss"), exact("+16508251255", "miss")],
+            "pattern": {
+                "ran": True,
+                "matcher": body["trace"]["pattern"]["matcher"],
+                "patterns": 3,
+                "candidates": [
+                    {
+                        "pattern": "16508.*",
+                        "number_sid": winner["sid"],
+                        "spelling": "16508251255",
+                        "result": "match",
+                        "decided_by": body["trace"]["pattern"]["candidates"][0]["decided_by"],
+                    }
+                ],
+                "winner": {
+                    "pattern": "16508.*",
+                    "number_sid": winner["sid"],
+                    "spelling": "16508251255",
+                },
+                "outranking": {
+                    "count": 1,
+                    "listed": [{"pattern": "^7688[456]#$", "number_sid": longest["sid"]}],
+                },
+            },
+        },
     }
+    # The first pattern call of an organization is answered by the prefix index while
+    # its automaton compiles; either engine proposes the same candidate here.
+    assert body["trace"]["pattern"]["matcher"] in ("automaton", "prefix_index")
 
 
 async def test_dry_run_of_an_exact_hit_stops_at_the_first_spelling_that_hits(
@@ -141,10 +153,11 @@ async def test_dry_run_of_an_exact_hit_stops_at_the_first_spelling_that_hits(
     assert status == 200
     assert body["outcome"] == "routed"
     assert body["match"] == {"how": "exact", "spelling": "16505551234", "pattern": None}
-    assert body["trace"] == [
-        exact("+16505551234", "miss"),
-        exact("16505551234", "hit", number["sid"]),
-    ]
+    assert body["trace"] == {
+        "spellings": ["+16505551234", "16505551234"],
+        "exact": [exact("+16505551234", "miss"), exact("16505551234", "hit", number["sid"])],
+        "pattern": skipped("the exact stage found the number"),
+    }
 
 
 async def test_dry_run_of_another_organizations_sip_number_is_forbidden_with_its_step(
@@ -162,10 +175,18 @@ async def test_dry_run_of_another_organizations_sip_number_is_forbidden_with_its
     assert status == 200
     assert body["outcome"] == "forbidden"
     assert body["number"] is None
-    assert body["trace"] == [
-        exact("1000", "other_organization", number["sid"]),
-        exact("+1000", "miss"),
-    ]
+    assert body["trace"] == {
+        "spellings": ["1000", "+1000"],
+        "exact": [exact("1000", "other_organization", number["sid"]), exact("+1000", "miss")],
+        "pattern": {
+            "ran": True,
+            "matcher": body["trace"]["pattern"]["matcher"],
+            "patterns": 0,
+            "candidates": [],
+            "winner": None,
+            "outranking": {"count": 0, "listed": []},
+        },
+    }
 
 
 @pytest.mark.parametrize(
@@ -186,19 +207,20 @@ async def test_dry_run_channel_sms_has_no_pattern_steps(
     assert status == 200
     assert body["outcome"] == outcome
     assert body["channel"] == channel.lower()
-    stages = [step["stage"] for step in body["trace"]]
-    assert stages.count("exact") == 3  # 5551234, +15551234, +5551234
+    trace = body["trace"]
+    assert trace["spellings"] == ["5551234", "+15551234", "+5551234"]
+    assert [step["result"] for step in trace["exact"]] == ["miss"] * 3
     if outcome == "routed":
-        assert stages[-1] == "pattern"
+        assert trace["pattern"]["winner"]["pattern"] == "*"
         assert body["target"]["url"] == "http://127.0.0.1:9/refer/*"
     else:
-        assert "pattern" not in stages
+        assert trace["pattern"] == skipped("messages never match patterns")
 
 
 async def test_dry_run_refuses_an_unknown_channel(
     client: Client, gateway: dict[str, str], tenant: Tenant
 ) -> None:
-    """Channel must be voice, sms or refer: anything else is a 400 naming Channel."""
+    """Channel must be voice, sms, refer or ussd: anything else is a 400 naming Channel."""
     status, body = await resolve(client, gateway, To="1000", Channel="fax")
     assert status == 400
     assert "Channel" in body["message"]
@@ -432,3 +454,74 @@ async def test_seed_backslash_sample_is_refused_and_its_meaning_routes(
         assert routed.status == expected, dialed
         if expected == 200:
             assert (await routed.json())["number"]["sid"] == number["sid"]
+
+
+async def provision_pattern(client: Client, owner: Tenant, text: str) -> dict[str, Any]:
+    response = await client.post(
+        numbers_path(owner),
+        data={"PhoneNumber": text, "isSIP": "true", "VoiceUrl": "http://127.0.0.1:9/voice"},
+        headers=owner.auth,
+    )
+    assert response.status == 200, await response.text()
+    body: dict[str, Any] = await response.json()
+    return body
+
+
+LONG_MISSES = 120  # patterns of 245 characters that outrank the winner and never match
+
+
+async def test_dry_run_stays_small_whatever_the_patterns_and_full_lists_every_attempt(
+    client: Client, gateway: dict[str, str], tenant: Tenant
+) -> None:
+    """Many long patterns that outrank the winner: the default trace names how many and
+    lists the first of them within 16 KiB; trace=full lists every naive attempt."""
+    org = tenant.account.organization_sid
+    for i in range(LONG_MISSES):
+        await provision_pattern(client, tenant, f"9{i:04d}" + "\\d" * 120)
+    winner = await provision_pattern(client, tenant, "16.*")
+
+    response = await client.get(
+        RESOLVE, params={"To": "16505551234", "DestinationOrganizationSid": org}, headers=gateway
+    )
+    assert response.status == 200
+    raw = await response.read()
+    assert len(raw) < 16 * 1024
+    stage = (await response.json())["trace"]["pattern"]
+    assert stage["patterns"] == LONG_MISSES + 1
+    assert stage["winner"] == {
+        "pattern": "16.*",
+        "number_sid": winner["sid"],
+        "spelling": "16505551234",
+    }
+    assert stage["outranking"]["count"] == LONG_MISSES
+    listed = stage["outranking"]["listed"]
+    assert 0 < len(listed) <= 50
+    assert [item["pattern"] for item in listed] == [
+        f"9{i:04d}" + "\\d" * 120 for i in range(len(listed))
+    ]
+    assert "full" not in (await response.json())["trace"]
+
+    status, body = await resolve(
+        client, gateway, To="16505551234", DestinationOrganizationSid=org, trace="full"
+    )
+    assert status == 200
+    steps = body["trace"]["full"]["steps"]
+    assert body["trace"]["full"]["truncated"] is False
+    assert len(steps) == 2 * LONG_MISSES + 1  # both spellings of each, then the winner
+    assert steps[-1] == {
+        "pattern": "16.*",
+        "number_sid": winner["sid"],
+        "spelling": "16505551234",
+        "result": "match",
+    }
+    assert {step["result"] for step in steps[:-1]} == {"no_match"}
+
+
+@pytest.mark.parametrize("value", ["", "verbose", "FULLL", "0"])
+async def test_dry_run_refuses_an_unknown_trace_value(
+    client: Client, gateway: dict[str, str], tenant: Tenant, value: str
+) -> None:
+    """trace must be default or full: anything else is a 400 naming trace."""
+    status, body = await resolve(client, gateway, To="1000", trace=value)
+    assert status == 400
+    assert body["message"] == "Invalid trace: must be default or full."

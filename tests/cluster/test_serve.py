@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import os
-import shutil
-import signal
-import socket
 import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
+
+from tests.cli.router_process import free_port, start, stop, wait_ready, workdir
+
+__all__ = ["workdir"]
 
 ADMIN_SID = "AC" + "a" * 32
 ADMIN_TOKEN = "b" * 32
@@ -25,66 +20,21 @@ AUTH = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def data_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="router-serve-", dir="/tmp"))
-    path.chmod(0o755)
-    yield path / "data"
-    shutil.rmtree(path, ignore_errors=True)
+def data_dir(workdir: Path) -> Path:
+    return workdir / "data"
 
 
 def _start(data_dir: Path, port: int, **extra_env: str) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "ROUTER_DATA_DIR": str(data_dir),
-        "ROUTER_PORT": str(port),
-        "ROUTER_LOG_FORMAT": "json",
-        **extra_env,
-    }
-    env.pop("ROUTER_DATABASE_URL", None)
-    return subprocess.Popen(
-        [sys.executable, "-m", "router", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-async def _wait_ready(port: int, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError("router serve did not become ready within 60 s")
-
-
-def _stop(process: subprocess.Popen[str]) -> str:
-    process.send_signal(signal.SIGTERM)
-    output, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, output
-    return output
+    return start("--data-dir", str(data_dir), "--port", str(port), **extra_env)
 
 
 async def test_serve_bootstraps_and_keeps_data_across_restarts(data_dir: Path) -> None:
     """A number provisioned before a SIGTERM is still there after the next start."""
-    port = _free_port()
+    port = free_port()
     env = {"ROUTER_ADMIN_ACCOUNT_SID": ADMIN_SID, "ROUTER_ADMIN_AUTH_TOKEN": ADMIN_TOKEN}
     first = _start(data_dir, port, **env)
-    await _wait_ready(port, first)
+    await wait_ready(port, first)
     base = f"http://127.0.0.1:{port}/restcomm/2012-04-24/Accounts/{ADMIN_SID}"
     async with (
         aiohttp.ClientSession(headers=AUTH) as session,
@@ -94,35 +44,49 @@ async def test_serve_bootstraps_and_keeps_data_across_restarts(data_dir: Path) -
     ):
         assert response.status == 200
         sid = (await response.json())["sid"]
-    output = _stop(first)
-    assert "Gateway token:" in output
+    output = stop(first)
+    # One line says a new, empty database was created, and where; later starts do not.
+    assert output.count("new_embedded_database") == 1
+    assert f'"path": "{data_dir / "pgdata"}"' in output
+    # stdout is a pipe here, not a terminal: the generated secret went to a file.
+    assert "Gateway token:" not in output
+    assert "Gateway token:" in (data_dir / "initial-secrets.txt").read_text()
     assert ADMIN_TOKEN not in output  # a configured secret is never echoed
+    assert ADMIN_TOKEN not in (data_dir / "initial-secrets.txt").read_text()
+    (data_dir / "initial-secrets.txt").unlink()
 
     second = _start(data_dir, port, **env)
-    await _wait_ready(port, second)
+    await wait_ready(port, second)
     async with (
         aiohttp.ClientSession(headers=AUTH) as session,
         session.get(f"{base}/IncomingPhoneNumbers/{sid}.json") as response,
     ):
         assert response.status == 200
         assert (await response.json())["phone_number"] == "1234"
-    output = _stop(second)
-    assert "Gateway token:" not in output  # printed once, on the first start only
+    output = stop(second)
+    assert "new_embedded_database" not in output
+    assert not (data_dir / "initial-secrets.txt").exists()  # written once, on the first start
 
 
 async def test_serve_generates_and_prints_admin_credentials_once(data_dir: Path) -> None:
     """Without configured credentials the first start prints a working AccountSid and token."""
-    port = _free_port()
+    port = free_port()
     process = _start(data_dir, port)
-    await _wait_ready(port, process)
-    output = _stop(process)
+    await wait_ready(port, process)
+    output = stop(process)
+    secrets_file = data_dir / "initial-secrets.txt"
+    assert f'"path": "{secrets_file}"' in output  # the log says where the secrets are
+    assert secrets_file.stat().st_mode & 0o777 == 0o600
     lines = dict(
-        line.split(":", 1) for line in output.splitlines() if line.startswith("Super admin ")
+        line.split(":", 1)
+        for line in secrets_file.read_text().splitlines()
+        if line.startswith("Super admin ")
     )
+    assert lines["Super admin AuthToken"].split()[0] not in output
     sid = lines["Super admin AccountSid"].strip()
     token = lines["Super admin AuthToken"].split()[0]
     process = _start(data_dir, port)
-    await _wait_ready(port, process)
+    await wait_ready(port, process)
     auth = base64.b64encode(f"{sid}:{token}".encode()).decode()
     url = f"http://127.0.0.1:{port}/2012-04-24/Accounts/{sid}.json"
     async with (
@@ -131,4 +95,5 @@ async def test_serve_generates_and_prints_admin_credentials_once(data_dir: Path)
     ):
         assert response.status == 200
         assert "auth_token" not in await response.json()
-    assert "Super admin AuthToken" not in _stop(process)
+    assert "Super admin AuthToken" not in stop(process)
+    assert "Super admin AuthToken" in secrets_file.read_text()  # not rewritten by later starts

@@ -24,7 +24,9 @@ import aiohttp
 from aiohttp import web
 
 from router.store.postgres import Database
-from tests.cluster.test_serve import ADMIN_SID, ADMIN_TOKEN, AUTH, _free_port, _wait_ready
+from tests.cli.router_process import free_port as _free_port
+from tests.cli.router_process import wait_ready as _wait_ready
+from tests.cluster.test_serve import ADMIN_SID, ADMIN_TOKEN, AUTH
 
 GATEWAY_TOKEN = "w" * 32
 GATEWAY = {"Authorization": f"Bearer {GATEWAY_TOKEN}"}

@@ -420,7 +420,9 @@ async def test_invalid_stored_pattern_is_skipped_and_logged(
     assert invalid[0]["log_level"] == "warning"
 
 
-CATASTROPHIC = "(1|11|111)+#"  # exponential backtracking on a run of 1s without a #
+# Exponential backtracking on a run of 1s without a #; the backreference means only
+# `regex` can run it (the automaton would decide the rest of it at once).
+CATASTROPHIC = r"(1)\1(1|11|111)+#"
 
 
 async def test_catastrophic_pattern_times_out_as_no_match_and_is_logged(
@@ -523,6 +525,7 @@ async def test_ttl_refresh_keeps_an_unchanged_matcher_and_rebuilds_a_changed_one
     resolver = Resolver(NumberStore(db), cache_ttl=0.05)
     query = Query("5512", Channel.VOICE, org, None)
     assert (await resolver.resolve(query)).number.voice_url == "http://127.0.0.1:9/a"  # type: ignore[union-attr]
+    await resolver.automata_ready()
     matcher = resolver._orgs[org].matcher
     await asyncio.sleep(0.1)
     await resolver.resolve(Query("5513", Channel.VOICE, org, None))
@@ -537,3 +540,41 @@ async def test_ttl_refresh_keeps_an_unchanged_matcher_and_rebuilds_a_changed_one
     answer = await resolver.resolve(Query("5514", Channel.VOICE, org, None))
     assert answer.number is not None
     assert answer.number.voice_url == "http://127.0.0.1:9/b"
+
+
+async def test_a_pattern_write_updates_the_automaton_in_place_and_is_folded_in_later(
+    db: Database, tenant: Tenant, provision: Provision
+) -> None:
+    """Once an organization's automaton is built, an added pattern is answered at once
+    through a delta database, a background rebuild folds it in, and a deleted pattern
+    never matches after its invalidation."""
+    org = tenant.account.organization_sid
+    shared = Resolver(NumberStore(db), fold_delay_s=0.2)
+    await provision(tenant, "16.*")
+
+    async def pattern_of(to: str) -> str | None:
+        return (await shared.resolve(Query(to, Channel.VOICE, org, None))).pattern
+
+    assert await pattern_of("1650") == "16.*"
+    await shared.automata_ready()
+    built = shared._orgs[org].matcher
+    assert isinstance(built, patterns.OrgMatcher)
+    assert built.delta_size == 0
+
+    added = await provision(tenant, "165.*")
+    shared.invalidate([org], ["165.*"])
+    assert await pattern_of("1651") == "165.*"
+    updated = shared._orgs[org].matcher
+    assert isinstance(updated, patterns.OrgMatcher)
+    assert updated.delta_size == 1
+    await shared.automata_ready()
+    folded = shared._orgs[org].matcher
+    assert isinstance(folded, patterns.OrgMatcher)
+    assert folded is not updated
+    assert folded.delta_size == 0
+    assert await pattern_of("1652") == "165.*"
+
+    await NumberStore(db).delete(tenant.sid, added.sid)
+    shared.invalidate([org], ["165.*"])
+    assert await pattern_of("1653") == "16.*"
+    assert await pattern_of("1652") == "16.*"  # the answer memo was dropped too

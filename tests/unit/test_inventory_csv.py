@@ -29,10 +29,24 @@ def test_positional_row_without_header() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "row"),
+    [
+        ("+15105550004,local,510,US", InventoryRow("+15105550004", "local", "510", "US")),
+        ("+18005550100,tollfree,800,US", InventoryRow("+18005550100", "tollfree", "800", "US")),
+        ("+442079460000,local,20,GB", InventoryRow("+442079460000", "local", "20", "GB")),
+        # No area code phonenumbers knows: a leading part of the national number passes.
+        ("+447700900123,mobile,7700,GB", InventoryRow("+447700900123", "mobile", "7700", "GB")),
+    ],
+)
+def test_area_code_of_the_number_is_accepted(line: str, row: InventoryRow) -> None:
+    assert parse(line + "\n") == [row]
+
+
 def test_header_names_columns_in_any_order() -> None:
     """A header row is detected and maps columns by name, aliases included."""
-    text = "ISO_Country,Area Code,Number_Type,Phone_Number\nus,415,TollFree,+15105555555\n"
-    assert parse(text) == [InventoryRow("+15105555555", "tollfree", "415", "US")]
+    text = "ISO_Country,Area Code,Number_Type,Phone_Number\nus,415,TollFree,+14155555555\n"
+    assert parse(text) == [InventoryRow("+14155555555", "tollfree", "415", "US")]
 
 
 def test_header_with_unknown_column_ignores_it() -> None:
@@ -119,6 +133,22 @@ def test_crlf_line_endings() -> None:
         ("+15105555555,local,,XX", "Invalid country: XX does not match +15105555555."),
         ("+80012345678,tollfree", "Invalid country: cannot be derived from +80012345678; give it."),
         ("+15105555555,local,510,US,extra", "5 fields, expected at most 4"),
+        (
+            "+15105550004,local,999,US",
+            "Invalid area code: 999 is not the area code of +15105550004; its area code is 510.",
+        ),
+        (
+            "+15105550004,local,51,US",
+            "Invalid area code: 51 is not the area code of +15105550004; its area code is 510.",
+        ),
+        (
+            "+442079460000,local,21,GB",
+            "Invalid area code: 21 is not the area code of +442079460000; its area code is 20.",
+        ),
+        (
+            "+447700900123,mobile,78,GB",
+            "Invalid area code: 78 is not the area code of +447700900123.",
+        ),
     ],
 )
 def test_bad_rows_are_rejected_with_a_reason(line: str, reason: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router.errors import Invalid
@@ -217,3 +217,19 @@ def test_country_of(e164: str, expected: str | None) -> None:
 def test_uses_calling_code(e164: str, country: str, expected: bool) -> None:
     """A country matches a number when it dials the number's calling code."""
     assert uses_calling_code(e164, country) is expected
+
+
+_NANP_SHAPED = st.tuples(
+    st.sampled_from(["", "", "1", "+1", "+", "01", "011", "2", "9"]),
+    st.text(alphabet="0123456789", min_size=0, max_size=16),
+).map("".join)
+
+
+@settings(max_examples=1000)
+@given(_NANP_SHAPED)
+def test_the_plain_north_american_shortcut_gives_the_parsers_e164(to: str) -> None:
+    """The shortcut for plain NANP numbers dialed in the US answers exactly what
+    phonenumbers answers (it falls back to the parser for anything else)."""
+    from router import numbers
+
+    assert numbers._e164_spelling(to, "US") == numbers._parsed_e164(to, "US")

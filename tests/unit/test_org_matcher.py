@@ -1,4 +1,5 @@
-"""The per-organization pattern matcher agrees with the ordered scan (router.patterns)."""
+"""The per-organization matcher (automaton, delta updates, dry run) agrees with the
+ordered scan, the definition of SPEC 3.3 (router.patterns)."""
 
 from __future__ import annotations
 
@@ -96,9 +97,46 @@ def test_the_index_picks_the_same_winner_as_the_ordered_scan(
         expected = naive_match(entries, spellings)
         matcher = OrgMatcher(shuffled)
         assert matcher.match(spellings) == expected
-        steps = matcher.trace(spellings)
+        steps, truncated = matcher.trace(spellings, limit=10_000)
+        explanation = matcher.explain(spellings)
+    assert not truncated
     winners = [MatchResult(s.entry, s.spelling) for s in steps if s.outcome is MatchOutcome.MATCH]
     assert winners == ([expected] if expected else [])
+    assert explanation.winner == expected
+    assert explanation.patterns == len(matcher)
+    outranking = [e for e, _ in matcher.ordered][: explanation.outranking]
+    assert expected is None or expected.entry not in outranking
+    assert list(explanation.outranking_listed) == outranking[:50]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(before=organizations(), after=organizations(), data=st.data())
+def test_a_matcher_updated_in_place_answers_like_one_built_anew(
+    before: tuple[list[PatternEntry], list[str]],
+    after: tuple[list[PatternEntry], list[str]],
+    data: st.DataObject,
+) -> None:
+    """Masking removed patterns and adding a delta database, once or twice, gives the
+    naive scan's answer for the new set (a deleted pattern never matches)."""
+    old_entries, _ = before
+    new_entries, spellings = after
+    kept = data.draw(
+        st.lists(st.sampled_from(old_entries), unique=True) if old_entries else st.just([])
+    )
+    # New sids: a pattern written after the first build, never a revived old one.
+    added = [PatternEntry("PX" + e.sid[2:], e.pattern, e.created) for e in new_entries]
+    current = [*kept, *added]
+    with capture_logs():
+        base = OrgMatcher(old_entries)
+        once = base.updated([*kept, *added[: len(added) // 2]])
+        twice = once.updated(current)
+        expected = naive_match(current, spellings)
+        assert base.updated(current).match(spellings) == expected
+        assert twice.match(spellings) == expected
+        assert twice.explain(spellings).winner == expected
+    removed = {e.sid for e in old_entries} - {e.sid for e in kept}
+    result = twice.match(spellings)
+    assert result is None or result.entry.sid not in removed
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -213,7 +251,8 @@ def test_an_empty_matcher_matches_nothing() -> None:
     """With no patterns, match returns None and trace is empty."""
     matcher = OrgMatcher([])
     assert matcher.match(["16505551234"]) is None
-    assert matcher.trace(["16505551234"]) == ()
+    assert matcher.trace(["16505551234"], limit=10) == ((), False)
+    assert matcher.explain(["16505551234"]).winner is None
 
 
 def test_plain_numbers_are_not_patterns() -> None:
@@ -233,20 +272,23 @@ def test_the_catch_all_catches_what_nothing_else_does() -> None:
 
 
 def test_a_timed_out_pattern_counts_as_no_match() -> None:
-    """A catastrophic pattern that runs out of time is logged and the next pattern wins."""
-    entries = [make_entry("PNslow", "(1|11|111)+#"), make_entry("PNany", "1.*")]
+    """A catastrophic pattern that only `regex` can run (a backreference) and that runs
+    out of time is logged, and the next pattern wins."""
+    entries = [make_entry("PNslow", r"(1)\1(1|11|111)+#"), make_entry("PNany", "1.*")]
     matcher = OrgMatcher(entries, timeout_s=0.02)
     with capture_logs() as logs:
         assert winner(matcher, "1" * 40) == "PNany"
     assert [log["event"] for log in logs] == ["pattern_timeout"]
 
 
-def test_patterns_whose_prefix_cannot_match_are_never_tried() -> None:
-    """The index skips patterns whose literal prefix the spelling lacks, slow ones included."""
-    slow = [make_entry(f"PN{n}", f"9{n:03d}(1|11|111)+#") for n in range(50)]
+def test_the_automaton_decides_catastrophic_patterns_without_running_them() -> None:
+    """A pattern `regex` would backtrack on for ages is decided by the automaton: the
+    true answer, at once, with no timeout."""
+    slow = [make_entry(f"PN{n}", f"{n % 10}(1|11|111)+#") for n in range(50)]
     matcher = OrgMatcher(slow, timeout_s=0.5)
     with capture_logs() as logs:
         assert winner(matcher, "1" * 40) is None
+        assert winner(matcher, "1" * 40 + "#") == "PN1"
     assert logs == []
 
 
@@ -254,14 +296,19 @@ def test_trace_lists_every_attempt_up_to_the_winner() -> None:
     """The dry run shows each (pattern, spelling) tried in order, ending at the winner."""
     entries = [make_entry("PN1", "1.*"), make_entry("PN2", "+165.*"), make_entry("PN3", "9.*")]
     matcher = OrgMatcher(entries)
-    steps = matcher.trace(["165", "+165"])
+    steps, truncated = matcher.trace(["165", "+165"], limit=10)
     assert [(s.entry.sid, s.spelling, s.outcome) for s in steps] == [
         ("PN2", "165", MatchOutcome.NO_MATCH),
         ("PN2", "+165", MatchOutcome.MATCH),
     ]
-    steps = matcher.trace(["7"])
+    assert not truncated
+    steps, truncated = matcher.trace(["7"], limit=10)
     assert [s.entry.sid for s in steps] == ["PN2", "PN1", "PN3"]
     assert {s.outcome for s in steps} == {MatchOutcome.NO_MATCH}
+    assert not truncated
+    steps, truncated = matcher.trace(["7", "+7"], limit=3)
+    assert [(s.entry.sid, s.spelling) for s in steps] == [("PN2", "7"), ("PN2", "+7"), ("PN1", "7")]
+    assert truncated
 
 
 def test_a_rebuild_compiles_only_new_pattern_texts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -273,9 +320,53 @@ def test_a_rebuild_compiles_only_new_pattern_texts(monkeypatch: pytest.MonkeyPat
         compiled.append(pattern)
         return compile_pattern(pattern)
 
-    monkeypatch.setattr("router.patterns.compile_pattern", counting_compile)
+    monkeypatch.setattr("router.patterns.dialect.compile_pattern", counting_compile)
     second = OrgMatcher([make_entry("PN1", "16.*"), make_entry("PN3", "165.*")], previous=first)
     assert compiled == ["165.*"]
     assert winner(second, "16505551234") == "PN3"
     assert winner(second, "1605") == "PN1"
     assert winner(second, "4405") is None
+
+
+# Patterns the automaton cannot decide alone: a wider expression proposes and `regex`
+# confirms (lookarounds, word boundaries, possessive and atomic repeats), `regex` alone
+# runs them (backreferences, inline flags, fuzzy matching), or hyperscan refuses the
+# expression (a repeat bound too large).
+REGEX_DECIDED = st.sampled_from(
+    [
+        r"(?=1)\d+",
+        r"(?!12)\d{2,4}",
+        r"\b1.*",
+        r"1*+1",
+        r"(?>1+)1",
+        r"(1|2)\1.*",
+        r"(?i)1.*",
+        r"(?:12){e<=1}",
+        r"1\d{0,40000}",
+        r"^(1)\1\d*$",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    organization=organizations(),
+    special=st.lists(st.tuples(REGEX_DECIDED, created), min_size=1, max_size=4),
+)
+def test_patterns_regex_must_decide_keep_their_place_in_the_order(
+    organization: tuple[list[PatternEntry], list[str]],
+    special: list[tuple[str, float]],
+) -> None:
+    """Mixed with ordinary patterns, those only `regex` can decide (or that hyperscan
+    refuses) win exactly when the naive scan says so, in priority order."""
+    entries, spellings = organization
+    entries = [
+        *entries,
+        *(PatternEntry(f"PS{i:032x}", text, when) for i, (text, when) in enumerate(special)),
+    ]
+    with capture_logs():
+        expected = naive_match(entries, spellings)
+        matcher = OrgMatcher(entries)
+        assert matcher.match(spellings) == expected
+        assert matcher.explain(spellings).winner == expected
+        assert matcher.updated(entries[1:]).match(spellings) == naive_match(entries[1:], spellings)

@@ -1,0 +1,376 @@
+"""One organization's patterns behind a multi-pattern automaton (SPEC 3.3).
+
+Every usable pattern has a rank: its place in the priority order. One hyperscan scan
+of all spellings reports the ranks whose expression matches; a rank whose rewrite is
+exact is decided by that, the others (proposed by a wider expression) are confirmed
+with `regex`, and patterns with no expression at all are tried with `regex` on every
+lookup. The best rank wins, so the answer is the naive scan's (property tests).
+
+A write changes a matcher without recompiling everything: `updated` keeps the
+compiled databases, masks the ranks of removed patterns and compiles the added ones
+into a small delta database scanned with the big one. `OrgMatcher(entries)` from
+scratch folds the delta back in (the resolver does that in the background).
+Pure: no I/O beyond logging.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, Protocol
+
+from router.patterns import automaton
+from router.patterns.dialect import (
+    DEFAULT_MATCH_TIMEOUT_S,
+    UNTIMED_MAX_SPELLING,
+    CompiledPattern,
+    MatchOutcome,
+    MatchResult,
+    PatternEntry,
+    TraceStep,
+    compile_entry,
+    is_pattern,
+    naive_steps,
+    priority_key,
+)
+
+__all__ = [
+    "OUTRANKING_LISTED",
+    "Candidate",
+    "CompiledLender",
+    "Explanation",
+    "OrgMatcher",
+    "explain_by_scan",
+    "explain_keys",
+    "usable",
+]
+
+_DIALED: Final = frozenset(automaton.DIALED)
+# A dry run lists at most this many of the patterns that outrank the winner.
+OUTRANKING_LISTED: Final = 50
+
+
+class CompiledLender(Protocol):
+    """A matcher whose compiled patterns a new matcher may reuse."""
+
+    @property
+    def compiled_by_text(self) -> Mapping[str, CompiledPattern]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A pattern the engine considered for a spelling, and what deciding it gave."""
+
+    entry: PatternEntry
+    spelling: str
+    outcome: MatchOutcome
+    decided_by: str  # automaton | regex
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why the pattern stage answered what it did, small whatever the set holds."""
+
+    patterns: int  # usable patterns of the organization
+    candidates: tuple[Candidate, ...]  # in the order they were decided
+    winner: MatchResult | None
+    outranking: int  # patterns ranked above the winner (all of them when none won)
+    outranking_listed: tuple[PatternEntry, ...]  # the first of those, in priority order
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """One compiled database whose expression ids run from `first_id`, and for each the
+    rank it stands for in the matcher (None once the pattern is gone, or refused)."""
+
+    database: Any  # hyperscan.Database (None when nothing compiled); untyped bindings
+    first_id: int
+    ranks: tuple[int | None, ...]
+    entries: tuple[PatternEntry, ...]  # by id - first_id: what the ranks were mapped from
+
+
+def _on_match(expression: int, _start: int, end: int, _flags: int, hits: list[Any]) -> None:
+    hits.append((expression, end))
+
+
+class OrgMatcher:
+    """One organization's patterns, answering which pattern wins (SPEC 3.3).
+
+    Entries that are not patterns (`is_pattern`) are ignored; ones that do not compile
+    are logged ("pattern_invalid") and listed in `invalid`. `previous` lends its
+    compiled `regex` patterns, so a rebuild compiles only the automaton.
+    """
+
+    def __init__(
+        self,
+        entries: Iterable[PatternEntry],
+        *,
+        timeout_s: float = DEFAULT_MATCH_TIMEOUT_S,
+        previous: CompiledLender | None = None,
+    ) -> None:
+        self.timeout_s = timeout_s
+        known = previous.compiled_by_text if previous else {}
+        ordered, self.invalid = usable(entries, known)
+        self._set_order(ordered)
+        segment, decides = _compile_segment(self._entries, self._compiled, range(len(ordered)), 0)
+        self._set_segments((segment,))
+        self._decide(decides)
+
+    def _set_segments(self, segments: Sequence[_Segment]) -> None:
+        """Segments in id order; ids are contiguous across them, so one tuple maps any
+        reported id to its rank."""
+        self._segments = tuple(segments)
+        self._rank_of = tuple(rank for s in segments for rank in s.ranks)
+        self._scanned = tuple(
+            s.database
+            for s in segments
+            if s.database is not None and any(r is not None for r in s.ranks)
+        )
+
+    def _set_order(self, ordered: list[tuple[PatternEntry, CompiledPattern]]) -> None:
+        self._entries = tuple(entry for entry, _ in ordered)
+        self._compiled = tuple(compiled for _, compiled in ordered)
+        self._by_text: dict[str, CompiledPattern] = {c.text: c for c in self._compiled}
+        self._rank_by_entry = {entry: rank for rank, entry in enumerate(self._entries)}
+        # Bound fullmatch of the patterns that need no time limit, None for the others.
+        self._untimed = tuple(c.compiled.fullmatch if c.bounded else None for c in self._compiled)
+
+    def _decide(self, decides: dict[int, bool]) -> None:
+        """`decides`: rank -> whether the automaton's word is final; ranks absent from it
+        have no expression and are tried with `regex` on every lookup."""
+        self._final = tuple(decides.get(rank, False) for rank in range(len(self._entries)))
+        self._regex_only = tuple(rank for rank in range(len(self._entries)) if rank not in decides)
+        self._decides = decides
+        # The common case: the automaton's word is final for every pattern.
+        self._all_final = all(self._final)
+
+    def __len__(self) -> int:
+        """The number of usable patterns."""
+        return len(self._entries)
+
+    @property
+    def compiled_by_text(self) -> Mapping[str, CompiledPattern]:
+        """Compiled `regex` patterns by text, for the matcher that replaces this one."""
+        return self._by_text
+
+    @property
+    def ordered(self) -> tuple[tuple[PatternEntry, CompiledPattern], ...]:
+        """The usable patterns in priority order, with their compiled `regex`."""
+        return tuple(zip(self._entries, self._compiled, strict=True))
+
+    @property
+    def delta_size(self) -> int:
+        """Patterns added since the big database was compiled (0 right after a build)."""
+        return sum(1 for s in self._segments[1:] for r in s.ranks if r is not None)
+
+    def updated(self, entries: Iterable[PatternEntry]) -> OrgMatcher:
+        """A matcher of `entries` that keeps this one's big database: removed patterns
+        are masked, and every pattern it lacks is compiled into one delta database
+        (milliseconds for a few; the resolver folds them into a new big one later)."""
+        new = object.__new__(OrgMatcher)
+        new.timeout_s = self.timeout_s
+        ordered, new.invalid = usable(entries, self._by_text)
+        new._set_order(ordered)
+        base = self._segments[0]
+        ranks = tuple(
+            None if old is None else new._rank_by_entry.get(entry)
+            for old, entry in zip(base.ranks, base.entries, strict=True)
+        )
+        decides = {
+            rank: self._decides[old]
+            for old, rank in zip(base.ranks, ranks, strict=True)
+            if old is not None and rank is not None
+        }
+        covered = set(decides)
+        # Patterns only `regex` can decide stay so, without another compile attempt.
+        for old in self._regex_only:
+            rank = new._rank_by_entry.get(self._entries[old])
+            if rank is not None:
+                covered.add(rank)
+        segments = [_Segment(base.database, base.first_id, ranks, base.entries)]
+        added = [rank for rank in range(len(ordered)) if rank not in covered]
+        if added:
+            delta, delta_decides = _compile_segment(new._entries, new._compiled, added, len(ranks))
+            segments.append(delta)
+            decides.update(delta_decides)
+        new._set_segments(segments)
+        new._decide(decides)
+        return new
+
+    def match(self, spellings: Sequence[str]) -> MatchResult | None:
+        """Return the first pattern in priority order that matches any spelling, or None.
+
+        For the winning pattern, the first spelling (in the given order) it matches.
+        """
+        keys = self._proposed(spellings)
+        if keys is None:
+            return self._naive(spellings)
+        if self._all_final:  # the hot path: no pattern needs `regex`
+            if not keys:
+                return None
+            rank, position = divmod(min(keys), len(spellings))
+            return MatchResult(self._entries[rank], spellings[position])
+        count = len(spellings)
+        for key in self._with_regex_only(keys, count):
+            rank, position = divmod(key, count)
+            spelling = spellings[position]
+            if self._final[rank] or self._confirm(rank, spelling):
+                return MatchResult(self._entries[rank], spelling)
+        return None
+
+    def _proposed(self, spellings: Sequence[str]) -> list[int] | None:
+        """rank * len(spellings) + position of every (pattern, spelling) the automaton
+        reports, unsorted; None when a spelling holds characters no dialed string has
+        (the automaton only knows dialed ones)."""
+        if not _DIALED.issuperset("".join(spellings)):
+            return None
+        buffer = ("\x02" + "\x03\x02".join(spellings) + "\x03").encode()
+        hits: list[tuple[int, int]] = []
+        for database in self._scanned:
+            database.scan(buffer, match_event_handler=_on_match, context=hits)
+        if not hits:
+            return []
+        rank_of = self._rank_of
+        count = len(spellings)
+        if count == 1:
+            return [rank for rank in (rank_of[i] for i, _ in hits) if rank is not None]
+        # A match ends right after its spelling's frame: the end offset tells which.
+        ends = list(itertools.accumulate(len(s) + 2 for s in spellings))
+        keys: list[int] = []
+        for expression, end in hits:
+            rank = rank_of[expression]
+            if rank is not None:
+                keys.append(rank * count + ends.index(end))
+        return keys
+
+    def _candidate_keys(self, spellings: Sequence[str]) -> list[int] | None:
+        """The proposals and the patterns only `regex` can decide, in the naive order."""
+        keys = self._proposed(spellings)
+        return None if keys is None else self._with_regex_only(keys, len(spellings))
+
+    def _with_regex_only(self, keys: list[int], count: int) -> list[int]:
+        for rank in self._regex_only:
+            keys.extend(rank * count + position for position in range(count))
+        keys.sort()
+        return keys
+
+    def _confirm(self, rank: int, spelling: str) -> bool:
+        untimed = self._untimed[rank]
+        if untimed is not None and len(spelling) <= UNTIMED_MAX_SPELLING:
+            return untimed(spelling) is not None
+        return self._compiled[rank].matches(spelling, self.timeout_s)
+
+    def _naive(self, spellings: Sequence[str]) -> MatchResult | None:
+        for entry, compiled in zip(self._entries, self._compiled, strict=True):
+            for spelling in spellings:
+                if compiled.matches(spelling, self.timeout_s):
+                    return MatchResult(entry, spelling)
+        return None
+
+    def explain(self, spellings: Sequence[str], *, listed: int = OUTRANKING_LISTED) -> Explanation:
+        """What the engine considered for these spellings, the winner, and the first
+        `listed` patterns that outrank it (none of them matched)."""
+        keys = self._candidate_keys(spellings)
+        if keys is None:  # no automaton for such spellings: regex decides each, in order
+            return explain_by_scan(self.ordered, spellings, timeout_s=self.timeout_s, listed=listed)
+        return explain_keys(
+            self.ordered, spellings, keys, self._final, timeout_s=self.timeout_s, listed=listed
+        )
+
+    def trace(self, spellings: Sequence[str], *, limit: int) -> tuple[tuple[TraceStep, ...], bool]:
+        """The naive scan's attempts in order, up to the winner, at most `limit`."""
+        return naive_steps(self.ordered, spellings, limit=limit, timeout_s=self.timeout_s)
+
+
+def explain_by_scan(
+    ordered: Sequence[tuple[PatternEntry, CompiledPattern]],
+    spellings: Sequence[str],
+    *,
+    timeout_s: float,
+    listed: int = OUTRANKING_LISTED,
+) -> Explanation:
+    """The explanation of the naive scan: every pattern is a candidate `regex` decides."""
+    count = len(spellings)
+    keys = range(len(ordered) * count)
+    return explain_keys(ordered, spellings, keys, None, timeout_s=timeout_s, listed=listed)
+
+
+def explain_keys(
+    ordered: Sequence[tuple[PatternEntry, CompiledPattern]],
+    spellings: Sequence[str],
+    keys: Iterable[int],
+    final: Sequence[bool] | None,
+    *,
+    timeout_s: float,
+    listed: int,
+) -> Explanation:
+    """Decide the candidates (rank * len(spellings) + position, in order) until one
+    matches: `final[rank]` says the engine's proposal is the answer, else `regex`
+    decides. The first `listed` candidates and outranking patterns are kept."""
+    count = len(spellings)
+    candidates: list[Candidate] = []
+    winner: MatchResult | None = None
+    for key in keys:
+        rank, position = divmod(key, count)
+        spelling = spellings[position]
+        entry, compiled = ordered[rank]
+        if final is not None and final[rank]:
+            outcome, by = MatchOutcome.MATCH, "automaton"
+        else:
+            outcome, by = compiled.attempt(spelling, timeout_s), "regex"
+        if len(candidates) < listed:
+            candidates.append(Candidate(entry, spelling, outcome, by))
+        if outcome is MatchOutcome.MATCH:
+            winner = MatchResult(entry, spelling)
+            break
+    above = rank if winner else len(ordered)
+    return Explanation(
+        patterns=len(ordered),
+        candidates=tuple(candidates),
+        winner=winner,
+        outranking=above,
+        outranking_listed=tuple(entry for entry, _ in ordered[: min(above, listed)]),
+    )
+
+
+def usable(
+    entries: Iterable[PatternEntry], known: Mapping[str, CompiledPattern]
+) -> tuple[list[tuple[PatternEntry, CompiledPattern]], tuple[PatternEntry, ...]]:
+    """The entries that are patterns and compile, in priority order, and those that do not
+    compile (logged)."""
+    ordered: list[tuple[PatternEntry, CompiledPattern]] = []
+    invalid: list[PatternEntry] = []
+    for entry in sorted((e for e in entries if is_pattern(e.pattern)), key=priority_key):
+        compiled = known.get(entry.pattern) or compile_entry(entry)
+        if compiled is None:
+            invalid.append(entry)
+        else:
+            ordered.append((entry, compiled))
+    return ordered, tuple(invalid)
+
+
+def _compile_segment(
+    entries: Sequence[PatternEntry],
+    compiled: Sequence[CompiledPattern],
+    ranks: Iterable[int],
+    first_id: int,
+) -> tuple[_Segment, dict[int, bool]]:
+    """Compile the patterns of these ranks into one database; return it with, for each
+    rank it holds, whether its expression is exact."""
+    chosen: list[int] = []
+    rewrites: list[automaton.Rewrite] = []
+    for rank in ranks:
+        rewrite = automaton.rewrite(compiled[rank].translated)
+        if rewrite is not None:
+            chosen.append(rank)
+            rewrites.append(rewrite)
+    database, refused = automaton.compile_database([r.expression for r in rewrites], first_id)
+    segment = _Segment(
+        database,
+        first_id,
+        tuple(None if i in refused else rank for i, rank in enumerate(chosen)),
+        tuple(entries[rank] for rank in chosen),
+    )
+    decides = {rank: rewrites[i].exact for i, rank in enumerate(chosen) if i not in refused}
+    return segment, decides
