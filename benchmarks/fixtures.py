@@ -279,10 +279,17 @@ def _answers(url: str) -> bool:
 
 
 def router_process(
-    dsn: str, *, port: int, gateway_token: str, env: dict[str, str] | None = None
+    dsn: str,
+    *,
+    port: int,
+    gateway_token: str,
+    env: dict[str, str] | None = None,
+    workers: int = 1,
 ) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
-    """`python -m router serve` on 127.0.0.1:`port` against `dsn`, logging warnings only."""
+    """`python -m router serve --workers N` on 127.0.0.1:`port` against `dsn`, logging
+    warnings only (one process by default, so figures compare with earlier runs)."""
     settings = {
+        "ROUTER_SERVE_WORKERS": str(workers),
         "ROUTER_DATABASE_URL": dsn,
         "ROUTER_HOST": "127.0.0.1",
         "ROUTER_PORT": str(port),

@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import random
@@ -53,6 +54,7 @@ from benchmarks.fixtures import (
     did,
     free_port,
     fsync_ms,
+    load_average,
     load_numbers,
     make_tenant,
     migrated,
@@ -143,14 +145,18 @@ def serve(kind: str, port: int) -> None:
         app.router.add_post("/v1/events/calls", bare)
     else:
         app.router.add_route("*", "/rcml", rcml)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    # reuse_port: `processes` of these share one port, like router's workers.
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None, reuse_port=True)
 
 
 @contextlib.contextmanager
-def helper_server(kind: str) -> Iterator[str]:
+def helper_server(kind: str, processes: int = 1) -> Iterator[str]:
+    """`processes` servers of `kind` on one port (SO_REUSEPORT)."""
     port = free_port()
     argv = [sys.executable, "-m", "benchmarks.ingress", "--serve", kind, "--port", str(port)]
-    with server_process(argv, ready_url=f"http://127.0.0.1:{port}/ready"):
+    with contextlib.ExitStack() as stack:
+        for _ in range(processes):
+            stack.enter_context(server_process(argv, ready_url=f"http://127.0.0.1:{port}/ready"))
         yield f"http://127.0.0.1:{port}"
 
 
@@ -277,6 +283,7 @@ def run(
     hot: int | None,
     mix: str,
     profile: Path | None,
+    workers: Sequence[int] = (1,),
 ) -> tuple[list[Row], dict[str, Any]]:
     began = time.monotonic()
     workdir = Path(tempfile.mkdtemp(prefix="router-ingress-"))
@@ -290,33 +297,53 @@ def run(
         "mix": mix,
     }
     results: dict[str, Any] = {"inputs": inputs, "fsync_ms_before": fsync_ms()}
-    with (
-        database_url(durable=durable) as dsn,
-        helper_server("rcml") as rcml_base,
-        helper_server("bare") as bare_url,
-    ):
+    with database_url(durable=durable) as dsn, helper_server("rcml") as rcml_base:
         _note(f"loading {size.numbers:,} numbers, {size.patterns:,} patterns", began)
         tenant = asyncio.run(prepare(dsn, size, f"{rcml_base}/rcml"))
         _note("loaded", began)
-        results["bare"] = measure("bare", bare_url, tenant, inputs, size, fetch=False)
-        port = free_port()
-        env = {"ROUTER_CALLBACKS_DISPATCHER_ENABLED": "false"}
-        with router_process(dsn, port=port, gateway_token=TOKEN, env=env) as router:
-            _note("router ready", began)
-            url = f"http://127.0.0.1:{port}"
-            kw = {"progress": progress}
-            results["router"] = measure(
-                "router fetch=false", url, tenant, inputs, size, fetch=False, **kw
+        for count in workers:
+            results[f"workers_{count}"] = measure_workers(
+                count, dsn, tenant, inputs, size, progress=progress, profile=profile, began=began
             )
-            results["router_fetch"] = measure(
-                "router fetch=true", url, tenant, inputs, size, fetch=True, **kw
-            )
-            if profile is not None:
-                results["profile"] = profile_router(router.pid, url, tenant, inputs, size, profile)
     results["fsync_ms_after"] = fsync_ms()
     _note("done", began)
     shutil.rmtree(workdir, ignore_errors=True)
-    return rows(results), results
+    table = [row for count in workers for row in rows(results[f"workers_{count}"], count)]
+    return table + scaling_rows(results, workers), results
+
+
+def measure_workers(
+    count: int,
+    dsn: str,
+    tenant: Tenant,
+    inputs: dict[str, str],
+    size: Size,
+    *,
+    progress: bool,
+    profile: Path | None,
+    began: float,
+) -> dict[str, Any]:
+    """bare with `count` processes, then router with `--workers count` (fetch=false and
+    fetch=true), one after the other so that they never share the cores."""
+    results: dict[str, Any] = {"load_average": load_average()}
+    with helper_server("bare", processes=count) as bare_url:
+        results["bare"] = measure(f"bare x{count}", bare_url, tenant, inputs, size, fetch=False)
+    port = free_port()
+    env = {"ROUTER_CALLBACKS_DISPATCHER_ENABLED": "false"}
+    with router_process(dsn, port=port, gateway_token=TOKEN, env=env, workers=count) as router:
+        _note(f"router ready ({count} workers)", began)
+        url = f"http://127.0.0.1:{port}"
+        kw = {"progress": progress}
+        results["router"] = measure(
+            f"router x{count} fetch=false", url, tenant, inputs, size, fetch=False, **kw
+        )
+        results["router_fetch"] = measure(
+            f"router x{count} fetch=true", url, tenant, inputs, size, fetch=True, **kw
+        )
+        if profile is not None and count == 1:
+            results["profile"] = profile_router(router.pid, url, tenant, inputs, size, profile)
+    results["load_average_after"] = load_average()
+    return results
 
 
 def _note(text: str, began: float) -> None:
@@ -375,7 +402,8 @@ def _note_plain(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def rows(results: dict[str, Any]) -> list[Row]:
+def rows(results: dict[str, Any], workers: int = 1) -> list[Row]:
+    """The table of one worker count (every figure names it)."""
     bare, router, fetch = results["bare"], results["router"], results["router_fetch"]
 
     def rps(r: dict[str, Any]) -> float:
@@ -391,7 +419,7 @@ def rows(results: dict[str, Any]) -> list[Row]:
         for run in runs
     )
     p99_half = lat(router, "half", "p99")
-    return [
+    table = [
         Row("bare: throughput at saturation", rps(bare), "req/s"),
         Row(
             "router fetch=false: throughput at saturation",
@@ -448,6 +476,33 @@ def rows(results: dict[str, Any]) -> list[Row]:
             met=failed == 0,
         ),
     ]
+    label = f"[{workers} worker{'s' if workers > 1 else ''}]"
+    return [dataclasses.replace(row, figure=f"{row.figure} {label}") for row in table]
+
+
+TARGET_SCALING = 1.5
+
+
+def scaling_rows(results: dict[str, Any], workers: Sequence[int]) -> list[Row]:
+    """router with the most workers against router with one, both fetch=false."""
+    if 1 not in workers or max(workers) == 1:
+        return []
+    most = max(workers)
+
+    def rps(count: int) -> float:
+        return float(results[f"workers_{count}"]["router"]["saturation"]["throughput_rps"])
+
+    ratio = rps(most) / rps(1) if rps(1) else 0.0
+    return [
+        Row(
+            f"router fetch=false: {most} workers against 1 worker",
+            rps(most),
+            "req/s",
+            rps(1),
+            f">= {TARGET_SCALING:.1f} x 1 worker",
+            ratio >= TARGET_SCALING,
+        )
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -472,6 +527,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         help="draw exact hits from the first N numbers only (a warm cache); default all",
     )
+    parser.add_argument(
+        "--workers",
+        default="1",
+        help="comma-separated worker counts, each run for bare and router (e.g. 1,2)",
+    )
     parser.add_argument("--serve", choices=("bare", "rcml"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -495,6 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hot=args.hot,
         mix=args.mix,
         profile=args.profile,
+        workers=[int(count) for count in args.workers.split(",")],
     )
     title = (
         f"ingress: {size.numbers:,} numbers, {size.patterns:,} patterns, mix {args.mix},"
@@ -503,7 +564,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{details['fsync_ms_after']} ms before/after)"
     )
     print_table(title, table)
-    bare_cpu = details["bare"]["saturation"]["loadgen_cpu_percent"]
+    bare_cpu = max(
+        run["bare"]["saturation"]["loadgen_cpu_percent"]
+        for key, run in details.items()
+        if key.startswith("workers_")
+    )
     if bare_cpu >= 90:
         print(
             f"note: the load generator used {bare_cpu:.0f} % of a core against bare: bare's"

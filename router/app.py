@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -23,17 +24,19 @@ from router.api.keys import (
     RESOLVER,
     SETTINGS,
 )
+from router.api.request_metrics import request_metrics_middleware
 from router.api.routes import setup_routes
 from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
 from router.domain import Credentials
 from router.errors import Unavailable
-from router.known_numbers import keep_loaded
+from router.known_numbers import KnownNumbers, keep_loaded
 from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
 from router.outbound import DenyList, create_client_session
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver, apply_change_notice
+from router.serve.placement import CallbackShare, WorkerPlace, callback_share
 from router.store.accounts import AccountStore
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
@@ -46,12 +49,15 @@ from router.webhooks.retry import RetryPolicy
 Context = Callable[[web.Application], AsyncIterator[None]]
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> web.Application:
-    """The web application; opens (and later closes) its own pool unless given one."""
+def create_app(
+    settings: Settings, *, database: Database | None = None, place: WorkerPlace | None = None
+) -> web.Application:
+    """The web application; opens (and later closes) its own pool unless given one.
+    `place` says which worker of `router serve --workers N` this is."""
     # Bodies are read with explicit per-route limits (api/params.py), so aiohttp's own
     # limit only needs to admit the largest form body.
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[request_metrics_middleware, error_middleware],
         client_max_size=1024**2,
         # Long request lines reach the app and get a proper error document; aiohttp's
         # parser would answer plain text past its 8 KiB default.
@@ -60,10 +66,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> web.A
     app[SETTINGS] = settings
     app[METRICS] = Metrics()
     app.cleanup_ctx.append(_database_context(settings, database))
-    app.cleanup_ctx.append(_routing_context(settings))
+    app.cleanup_ctx.append(_routing_context(settings, place))
     app.cleanup_ctx.append(_outbound_context(settings))
-    if settings.callbacks_dispatcher_enabled:
-        app.cleanup_ctx.append(_dispatcher_context(settings))
+    share = callback_share(settings, place)
+    if share is not None:
+        app.cleanup_ctx.append(_dispatcher_context(settings, share))
+    app.cleanup_ctx.append(_metrics_context())
     setup_routes(app)
     return app
 
@@ -129,7 +137,7 @@ class _GatewayTokenWatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def _routing_context(settings: Settings) -> Context:
+def _routing_context(settings: Settings, place: WorkerPlace | None) -> Context:
     """The resolver, kept fresh by the numbers_changed notifications."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
@@ -140,6 +148,10 @@ def _routing_context(settings: Settings) -> Context:
             cache_size=settings.cache_max_size,
             match_timeout=settings.patterns_match_timeout_seconds,
         )
+        if place is not None and place.known_numbers is not None:
+            # Read by the supervisor before the fork and shared by every worker; this
+            # worker only tops it up (its LISTEN started after that read).
+            resolver.known = KnownNumbers(place.known_numbers)
         app[RESOLVER] = resolver
         app[METRICS].watch_resolver(resolver.stats)
         listener = Listener(
@@ -151,7 +163,12 @@ def _routing_context(settings: Settings) -> Context:
         listener.start()
         stop = asyncio.Event()
         known = asyncio.create_task(
-            keep_loaded(resolver.known, app[NUMBERS].all_phone_numbers, stop),
+            keep_loaded(
+                resolver.known,
+                app[NUMBERS].all_phone_numbers,
+                stop,
+                fingerprint=app[NUMBERS].phone_numbers_fingerprint,
+            ),
             name="known-numbers",
         )
         yield
@@ -174,12 +191,12 @@ def _outbound_context(settings: Settings) -> Context:
     return context
 
 
-def _dispatcher_context(settings: Settings) -> Context:
+def _dispatcher_context(settings: Settings, share: CallbackShare) -> Context:
     """The status callback dispatcher, woken by callbacks_ready notifications; on
     shutdown it finishes the deliveries in flight."""
 
     async def context(app: web.Application) -> AsyncIterator[None]:
-        session = create_client_session(settings, limit_per_host=settings.callbacks_per_host_limit)
+        session = create_client_session(settings, limit_per_host=share.per_host_limit)
         dispatcher = Dispatcher(
             app[CALLBACKS],
             session,
@@ -189,8 +206,8 @@ def _dispatcher_context(settings: Settings) -> Context:
                 max_delay=settings.callbacks_max_delay_seconds,
             ),
             deny_list=DenyList.from_settings(settings),
-            concurrency=settings.callbacks_concurrency,
-            per_host_limit=settings.callbacks_per_host_limit,
+            concurrency=share.concurrency,
+            per_host_limit=share.per_host_limit,
             lease_seconds=settings.callbacks_lease_seconds,
             poll_interval=settings.callbacks_poll_interval_seconds,
             timeout=settings.callbacks_timeout_seconds,
@@ -205,5 +222,26 @@ def _dispatcher_context(settings: Settings) -> Context:
         await listener.stop()
         await dispatcher.stop()
         await session.close()
+
+    return context
+
+
+def _metrics_context(interval: float = 1.0) -> Context:
+    """Copies read-only figures (resolver statistics, process CPU and memory) into the
+    metrics now and then, so that a scrape answered by another worker sees this one's."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+
+        async def refresh() -> None:
+            while not stop.is_set():
+                app[METRICS].refresh()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), interval)
+
+        task = asyncio.create_task(refresh(), name="metrics-refresh")
+        yield
+        stop.set()
+        await task
 
     return context

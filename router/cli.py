@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import signal
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
-from aiohttp import web
 
 from router import banner, config, listening, logging
 from router.app import create_app
@@ -20,6 +17,8 @@ from router.bootstrap import bootstrap
 from router.cli_admin import ROTATABLE, backup, reset_token, restore
 from router.errors import RouterError
 from router.inventory_import import import_inventory
+from router.serve import supervisor
+from router.serve.worker import run_loop, serve_app
 from router.store.accounts import AccountStore
 from router.store.numbers import InventoryStore
 from router.store.opening import open_database
@@ -53,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             data_dir=settings.data_dir,
             database="external" if settings.database_url else "embedded",
         )
+        if args.command is serve and config.effective_workers(settings) > 1:
+            return supervisor.serve(settings)
         return int(_run(args.command(settings, args)))
     except RouterError as error:
         print(f"router: {error.message}", file=sys.stderr)
@@ -62,12 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(main_coroutine: Coroutine[Any, Any, int]) -> int:
-    """Run on uvloop where it is installed (it is a dependency on Linux and macOS)."""
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - platforms without uvloop
-        return asyncio.run(main_coroutine)
-    return uvloop.run(main_coroutine)
+    return int(run_loop(main_coroutine))
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -102,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve_parser.add_argument(
         "--port", type=int, help=f"listen port (default: {DEFAULTS.port}; ROUTER_PORT)"
+    )
+    serve_parser.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes sharing the port (default: one per CPU this process may use; "
+        "1: a single process; ROUTER_SERVE_WORKERS)",
     )
     serve_parser.set_defaults(command=serve, parser=serve_parser)
 
@@ -167,40 +169,23 @@ def _option(args: argparse.Namespace, name: str) -> Any:
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    return {name: _option(args, name) for name in ("database_url", "data_dir", "host", "port")}
+    overrides = {name: _option(args, name) for name in ("database_url", "data_dir", "host", "port")}
+    return {**overrides, "serve_workers": _option(args, "workers")}
 
 
 async def serve(settings: config.Settings, args: argparse.Namespace) -> int:
-    """Run until SIGINT or SIGTERM, then shut down cleanly."""
-    # Fewer, larger young collections: a router allocates many short-lived objects
-    # per event, and each collection pass stalls every call in flight.
-    gc.set_threshold(50_000, 20, 20)
+    """One process (`--workers 1`): run until SIGINT or SIGTERM, then shut down cleanly.
+    More workers run under router/serve/supervisor.py instead."""
     # The port first: a busy one stops us before anything touches the database.
     sock = listening.bind(settings.host, settings.port)
     try:
         async with open_database(settings) as database:
             result = await bootstrap(AccountStore(database), settings)
             banner.announce(result, Path(settings.data_dir))
-            runner = web.AppRunner(create_app(settings, database=database))
-            await runner.setup()
-            try:
-                await web.SockSite(runner, sock).start()
-                log.info("listening", host=settings.host, port=settings.port)
-                await _wait_for_stop_signal()
-            finally:
-                await runner.cleanup()
+            await serve_app(create_app(settings, database=database), settings, sock)
     finally:
         sock.close()
     return 0
-
-
-async def _wait_for_stop_signal() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    log.info("stopping")
 
 
 async def migrate(settings: config.Settings, args: argparse.Namespace) -> int:

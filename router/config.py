@@ -34,6 +34,7 @@ class Settings:
     gateway_token: str = ""
     log_format: str = ""  # empty: console on a terminal, json otherwise
     log_level: str = "info"
+    log_access: bool = False  # one line per HTTP request; off: it costs throughput
     database_pool_min: int = 2
     database_pool_max: int = 10
     api_max_body_bytes: int = 65536
@@ -62,6 +63,8 @@ class Settings:
     callbacks_lease_seconds: float = 60.0
     callbacks_concurrency: int = 64
     callbacks_per_host_limit: int = 32
+    serve_workers: int = 0  # 0: one per CPU this process may use
+    serve_stop_timeout_seconds: float = 30.0
 
 
 _FIELDS = {f.name: f for f in fields(Settings)}
@@ -167,6 +170,15 @@ def effective_log_format(settings: Settings) -> str:
     if settings.log_format in {"console", "json"}:
         return settings.log_format
     return "console" if sys.stderr.isatty() else "json"
+
+
+def effective_workers(settings: Settings) -> int:
+    """The worker processes to run: the setting, or one per CPU this process may use."""
+    if settings.serve_workers < 0:
+        raise ConfigError(
+            f"Setting serve_workers must be 0 (one per CPU) or more, not {settings.serve_workers}."
+        )
+    return settings.serve_workers or len(os.sched_getaffinity(0))
 
 
 def replace(settings: Settings, **changes: Any) -> Settings:

@@ -13,9 +13,11 @@ import socket
 from router.errors import ConfigError
 
 
-def bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     """A TCP socket bound to host:port, not yet listening (connections are refused
-    until the service is ready). Raises ConfigError when the address cannot be had."""
+    until the service is ready). Raises ConfigError when the address cannot be had.
+    With `reuse_port`, several processes (router serve's workers) bind the same port
+    and the kernel spreads the connections between those that listen."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -30,6 +32,8 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         # As aiohttp does: a restarted router may rebind while old connections linger.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
     except OSError as error:
         sock.close()

@@ -1,17 +1,45 @@
 """Prometheus metrics (DESIGN 7): one registry per application, so several apps in one
-process (tests, benchmarks) never clash."""
+process (tests, benchmarks) never clash. Under `router serve` with several workers,
+prometheus-client's multiprocess mode keeps every worker's values in a shared
+directory, and whichever worker answers /metrics renders the sum of all of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import resource
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client import values as prometheus_values
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from router.resolver import ResolverStats
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10)
+_MEMORY_READ_SECONDS = 10.0
+_shared_directory: str | None = None
+
+
+def share_between_processes(directory: Path) -> None:
+    """From now on (and in every process forked after), metric values live in files
+    under `directory`; called by the supervisor before it starts workers."""
+    global _shared_directory
+    _shared_directory = str(directory)
+    # prometheus-client picks its value store from this variable; it reads it when it is
+    # first imported, which happened long before, so the store is swapped here too.
+    os.environ[MULTIPROCESS_VARIABLE] = _shared_directory
+    prometheus_values.ValueClass = prometheus_values.get_value_class()  # type: ignore[no-untyped-call]
+
+
+def forget_process(pid: int) -> None:
+    """A worker has exited: its live-only gauges (memory, CPU) no longer count."""
+    if _shared_directory is not None:
+        mark_process_dead(pid, _shared_directory)  # type: ignore[no-untyped-call]
 
 
 class Metrics:
@@ -41,6 +69,7 @@ class Metrics:
             "router_callbacks_pending",
             "Status callbacks not yet delivered or given up.",
             registry=self.registry,
+            multiprocess_mode="livemostrecent",  # read from the database: any worker's will do
         )
         self.callback_deliveries = Counter(
             "router_callback_deliveries_total",
@@ -48,26 +77,137 @@ class Metrics:
             ["verdict"],
             registry=self.registry,
         )
-
-    def watch_resolver(self, stats: ResolverStats) -> None:
-        self.registry.register(_ResolverCollector(stats))
-
-    def render(self) -> bytes:
-        return generate_latest(self.registry)
-
-
-class _ResolverCollector(Collector):
-    def __init__(self, stats: ResolverStats) -> None:
-        self._stats = stats
-
-    def collect(self) -> Iterator[Metric]:
-        lookups = CounterMetricFamily(
+        self.http_seconds = Histogram(
+            "router_http_request_seconds",
+            "HTTP requests by route template, method and status (count) and their latency.",
+            ["route", "method", "status"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._process = _ProcessGauges(self.registry)
+        self._cache_lookups = Counter(
             "router_resolver_cache_lookups",
             "Resolver cache lookups by cache and result.",
-            labels=["cache", "result"],
+            ["cache", "result"],
+            registry=self.registry,
         )
-        lookups.add_metric(["answer", "hit"], self._stats.answer_hits)
-        lookups.add_metric(["answer", "miss"], self._stats.answer_misses)
-        lookups.add_metric(["spelling", "hit"], self._stats.spelling_hits)
-        lookups.add_metric(["spelling", "miss"], self._stats.spelling_misses)
-        yield lookups
+        self._resolvers: list[_ResolverCounts] = []
+        build = Gauge(
+            "router_build_info",
+            "Always 1; the version label says which router is running.",
+            ["version"],
+            registry=self.registry,
+            multiprocess_mode="max",
+        )
+        build.labels(_version()).set(1)
+
+    def watch_resolver(self, stats: ResolverStats) -> None:
+        self._resolvers.append(_ResolverCounts(stats, self._cache_lookups))
+
+    def refresh(self) -> None:
+        """Copy what is read rather than counted (resolver statistics, this process's
+        CPU and memory) into the instruments; run now and then and before a render."""
+        for counts in self._resolvers:
+            counts.push()
+        self._process.update()
+
+    def render(self) -> bytes:
+        self.refresh()
+        if _shared_directory is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=_shared_directory)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+
+class _ResolverCounts:
+    """The resolver's plain counters, pushed into a Counter as increments (so that in
+    multiprocess mode every worker's lookups add up)."""
+
+    def __init__(self, stats: ResolverStats, counter: Counter) -> None:
+        self._stats = stats
+        self._counter = counter
+        self._pushed: dict[tuple[str, str], int] = {}
+
+    def push(self) -> None:
+        for labels, value in (
+            (("answer", "hit"), self._stats.answer_hits),
+            (("answer", "miss"), self._stats.answer_misses),
+            (("spelling", "hit"), self._stats.spelling_hits),
+            (("spelling", "miss"), self._stats.spelling_misses),
+        ):
+            delta = value - self._pushed.get(labels, 0)
+            # Touch every series once, so a fresh process shows zeros rather than nothing.
+            if delta or labels not in self._pushed:
+                self._counter.labels(*labels).inc(delta)
+                self._pushed[labels] = value
+
+
+class _ProcessGauges:
+    """CPU and memory of this process; summed over the live workers when shared."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self._cpu = Gauge(
+            "router_process_cpu_seconds",
+            "CPU time (user and system) used by the serving processes.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self._rss = Gauge(
+            "router_process_resident_memory_bytes",
+            "Resident memory (shared pages count in each process); with several workers,"
+            " one series per process, labelled pid.",
+            registry=registry,
+            multiprocess_mode="liveall",
+        )
+        self._pss = Gauge(
+            "router_process_proportional_memory_bytes",
+            "Proportional set size (shared pages split between their users): sums to the"
+            " service's real memory.",
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self._read_at = -_MEMORY_READ_SECONDS
+
+    def update(self) -> None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        self._cpu.set(usage.ru_utime + usage.ru_stime)
+        now = time.monotonic()
+        # smaps_rollup walks the page tables (milliseconds for a few hundred MiB; 1 %
+        # of a busy worker's CPU when read every second): every 10 s is enough.
+        if now - self._read_at < _MEMORY_READ_SECONDS:
+            return
+        self._read_at = now
+        memory = memory_of(os.getpid())
+        if memory is not None:
+            self._rss.set(memory.rss)
+            self._pss.set(memory.pss)
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    """One process's resident and proportional set sizes, in bytes."""
+
+    rss: int
+    pss: int
+
+
+def memory_of(pid: int) -> Memory | None:
+    """From /proc/PID/smaps_rollup (Linux); None where it cannot be read."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return None
+    fields: dict[str, int] = {}
+    for line in text.splitlines():
+        name, _, rest = line.partition(":")
+        if name in {"Rss", "Pss"}:
+            fields[name] = int(rest.split()[0]) * 1024
+    return Memory(fields.get("Rss", 0), fields.get("Pss", 0))
+
+
+def _version() -> str:
+    try:
+        return metadata.version("router")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a bare checkout
+        return "unknown"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from router.domain import Call, IncomingNumber
 from router.store import rows
 from router.store.batching import Batcher
-from router.store.postgres import Database, sql
+from router.store.postgres import Database, dumps, sql
 
 
 class CallStore:
@@ -41,8 +40,8 @@ class CallStore:
                 call.to_number,
                 call.caller_name,
                 call.forwarded_from,
-                json.dumps(call.sip_headers),
-                json.dumps(decision),
+                dumps(call.sip_headers),
+                dumps(decision),
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)

@@ -95,8 +95,19 @@ class NumberStore:
         buffer = io.BytesIO()
         async with self.db.connection() as conn:
             await conn.copy_from_query(sql("all_phone_numbers"), output=buffer)
-        # Splitting a million lines takes a while: not on the event loop.
-        return await asyncio.to_thread(lambda: buffer.getvalue().decode("utf-8").splitlines())
+        return await _lines(buffer)
+
+    async def phone_numbers_fingerprint(self) -> str:
+        """A fingerprint of what all_phone_numbers would read now (one scan, no rows)."""
+        return str(await self.db.fetchval("phone_numbers_fingerprint"))
+
+    async def all_phone_numbers_and_fingerprint(self) -> tuple[list[str], str]:
+        """Every stored phone number and their fingerprint, from one snapshot."""
+        buffer = io.BytesIO()
+        async with self.db.connection() as conn, conn.transaction(isolation="repeatable_read"):
+            fingerprint = str(await conn.fetchval(sql("phone_numbers_fingerprint")))
+            await conn.copy_from_query(sql("all_phone_numbers"), output=buffer)
+        return await _lines(buffer), fingerprint
 
     async def get(self, account_sid: str, sid: str) -> IncomingNumber | None:
         row = await self.db.fetchrow("get_number", sid, account_sid)
@@ -338,3 +349,8 @@ def _defaults() -> dict[str, object]:
 def _settable_values(settings: Mapping[str, object]) -> list[object]:
     """Values in the order of SETTABLE_FIELDS, which the insert/update SQL follows."""
     return [settings[name] for name in SETTABLE_FIELDS]
+
+
+async def _lines(buffer: io.BytesIO) -> list[str]:
+    # Splitting a million lines takes a while: not on the event loop.
+    return await asyncio.to_thread(lambda: buffer.getvalue().decode("utf-8").splitlines())

@@ -24,19 +24,26 @@ async def database_dsn(settings: Settings) -> AsyncIterator[str]:
     if settings.database_url:
         yield settings.database_url
         return
-    embedded = EmbeddedPostgres(Path(settings.data_dir))
-    is_new = not embedded.pgdata.exists()
-    dsn = await asyncio.to_thread(embedded.start)
+    embedded, dsn = await asyncio.to_thread(start_embedded, settings)
     try:
-        if is_new:
-            log.warning(
-                "new_embedded_database",
-                path=str(embedded.pgdata),
-                hint="it is empty; if you expected your data, set --data-dir or ROUTER_DATA_DIR",
-            )
         yield dsn
     finally:
         await asyncio.to_thread(embedded.stop)
+
+
+def start_embedded(settings: Settings) -> tuple[EmbeddedPostgres, str]:
+    """Start the embedded cluster of the data directory (saying so when it is new);
+    blocking, for callers without an event loop (router serve's supervisor)."""
+    embedded = EmbeddedPostgres(Path(settings.data_dir))
+    is_new = not embedded.pgdata.exists()
+    dsn = embedded.start()
+    if is_new:
+        log.warning(
+            "new_embedded_database",
+            path=str(embedded.pgdata),
+            hint="it is empty; if you expected your data, set --data-dir or ROUTER_DATA_DIR",
+        )
+    return embedded, dsn
 
 
 @contextlib.asynccontextmanager

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 import asyncpg
+import orjson
 import structlog
 from asyncpg import Connection, Record
 
@@ -174,7 +175,13 @@ async def _keep_session(conn: Connection) -> None:
 async def _init_connection(conn: Connection) -> None:
     # JSON columns (calls, callbacks) travel as Python objects.
     for kind in ("json", "jsonb"):
-        await conn.set_type_codec(kind, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        await conn.set_type_codec(kind, encoder=dumps, decoder=orjson.loads, schema="pg_catalog")
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a json/jsonb value; orjson: it showed in the profile of call
+    recording, where the stdlib encoder cost several times more."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 async def notify_numbers_changed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,18 @@ def test_malformed_boolean_variable_is_refused(value: str) -> None:
     """A boolean setting accepts true/false/1/0/yes/no/on/off only."""
     with pytest.raises(ConfigError, match="callbacks_dispatcher_enabled"):
         config.load(REPO_CONFIG, environ={"ROUTER_CALLBACKS_DISPATCHER_ENABLED": value})
+
+
+def test_serve_workers_defaults_to_the_cpus_this_process_may_use() -> None:
+    """0 (the default) means one worker per CPU in the process's affinity mask."""
+    assert config.effective_workers(config.Settings()) == len(os.sched_getaffinity(0))
+    assert config.effective_workers(config.Settings(serve_workers=3)) == 3
+
+
+def test_serve_workers_comes_from_its_variable_and_must_be_a_count() -> None:
+    """ROUTER_SERVE_WORKERS per the ROUTER_<SECTION>_<KEY> rule; words and negatives are refused."""
+    assert config.load(environ={"ROUTER_SERVE_WORKERS": "2"}).serve_workers == 2
+    with pytest.raises(ConfigError, match="serve_workers has an invalid value 'two'"):
+        config.load(environ={"ROUTER_SERVE_WORKERS": "two"})
+    with pytest.raises(ConfigError, match="serve_workers must be 0"):
+        config.effective_workers(config.load(environ={"ROUTER_SERVE_WORKERS": "-1"}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from router.known_numbers import KnownNumbers, keep_loaded
+from router.known_numbers import InheritedNumbers, KnownNumbers, keep_loaded
 
 
 async def test_everything_may_exist_until_loaded() -> None:
@@ -94,4 +94,51 @@ async def test_a_failed_load_leaves_the_set_unloaded_and_retries() -> None:
     stop.set()
     await asyncio.wait_for(task, 5)
     assert attempts == 2
+    assert not known.may_exist("9999")
+
+
+async def test_an_inherited_set_is_topped_up_not_copied() -> None:
+    """A worker's set made from the supervisor's read answers 'maybe' until its own
+    load, which adds what the read lacked and keeps the shared set itself."""
+    shared = frozenset({"1234", "5678"})
+    known = KnownNumbers(InheritedNumbers(shared, "2:old"))
+    assert not known.loaded
+    assert known.may_exist("9999")  # written after the supervisor's read, perhaps
+
+    async def fetch() -> list[str]:
+        return ["1234", "5678", "9999"]
+
+    async def changed() -> str:
+        return "3:new"
+
+    assert await known.load(fetch, changed)
+    assert known._base is shared
+    assert known.may_exist("9999")
+    assert not known.may_exist("0000")
+    known.note(["0000"])
+    assert known.may_exist("0000")
+    known.forget()  # the LISTEN connection came back: everything may exist again
+    assert known.may_exist("4321")
+    assert await known.load(fetch)
+    assert known._base is shared
+    assert known.may_exist("0000")  # deletions are not dropped from a shared set
+    assert len(known) == 4
+
+
+async def test_an_inherited_set_with_an_unchanged_fingerprint_needs_no_read() -> None:
+    """Nothing written since the supervisor's read: the worker trusts the set as is."""
+    known = KnownNumbers(InheritedNumbers(frozenset({"1234"}), "1:abc"))
+    reads = 0
+
+    async def fetch() -> list[str]:
+        nonlocal reads
+        reads += 1
+        return ["1234"]
+
+    async def same() -> str:
+        return "1:abc"
+
+    assert await known.load(fetch, same)
+    assert reads == 0
+    assert known.loaded
     assert not known.may_exist("9999")
