@@ -129,6 +129,7 @@ class OrgMatcher:
         )
 
     def _set_order(self, ordered: list[tuple[PatternEntry, CompiledPattern]]) -> None:
+        self._ordered = tuple(ordered)
         self._entries = tuple(entry for entry, _ in ordered)
         self._compiled = tuple(compiled for _, compiled in ordered)
         self._by_text: dict[str, CompiledPattern] = {c.text: c for c in self._compiled}
@@ -157,7 +158,7 @@ class OrgMatcher:
     @property
     def ordered(self) -> tuple[tuple[PatternEntry, CompiledPattern], ...]:
         """The usable patterns in priority order, with their compiled `regex`."""
-        return tuple(zip(self._entries, self._compiled, strict=True))
+        return self._ordered
 
     @property
     def delta_size(self) -> int:

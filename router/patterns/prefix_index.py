@@ -211,6 +211,7 @@ class PrefixIndexMatcher:
     ) -> None:
         self.timeout_s = timeout_s
         ordered, self.invalid = usable(entries, previous.compiled_by_text if previous else {})
+        self._ordered = tuple(ordered)
         self._entries = tuple(entry for entry, _ in ordered)
         self._compiled = tuple(compiled for _, compiled in ordered)
         self._by_text: dict[str, CompiledPattern] = {c.text: c for c in self._compiled}
@@ -230,7 +231,7 @@ class PrefixIndexMatcher:
     @property
     def ordered(self) -> tuple[tuple[PatternEntry, CompiledPattern], ...]:
         """The usable patterns in priority order, with their compiled `regex`."""
-        return tuple(zip(self._entries, self._compiled, strict=True))
+        return self._ordered
 
     def updated(self, entries: Iterable[PatternEntry]) -> PrefixIndexMatcher:
         """A matcher of `entries`, compiling only the pattern texts this one lacks."""
