@@ -16,46 +16,32 @@ Pure: no I/O beyond logging.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
 from router.patterns import automaton
 from router.patterns.dialect import (
     DEFAULT_MATCH_TIMEOUT_S,
-    UNTIMED_MAX_SPELLING,
     CompiledPattern,
     MatchOutcome,
     MatchResult,
     PatternEntry,
-    TraceStep,
-    compile_entry,
-    is_pattern,
-    naive_steps,
-    priority_key,
 )
+from router.patterns.ordered import CompiledLender, OrderedPatterns, usable
 
 __all__ = [
     "OUTRANKING_LISTED",
     "Candidate",
-    "CompiledLender",
     "Explanation",
     "OrgMatcher",
     "explain_by_scan",
     "explain_keys",
-    "usable",
 ]
 
 _DIALED: Final = frozenset(automaton.DIALED)
 # A dry run lists at most this many of the patterns that outrank the winner.
 OUTRANKING_LISTED: Final = 50
-
-
-class CompiledLender(Protocol):
-    """A matcher whose compiled patterns a new matcher may reuse."""
-
-    @property
-    def compiled_by_text(self) -> Mapping[str, CompiledPattern]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,13 +80,9 @@ def _on_match(expression: int, _start: int, end: int, _flags: int, hits: list[An
     hits.append((expression, end))
 
 
-class OrgMatcher:
-    """One organization's patterns, answering which pattern wins (SPEC 3.3).
-
-    Entries that are not patterns (`is_pattern`) are ignored; ones that do not compile
-    are logged ("pattern_invalid") and listed in `invalid`. `previous` lends its
-    compiled `regex` patterns, so a rebuild compiles only the automaton.
-    """
+class OrgMatcher(OrderedPatterns):
+    """One organization's patterns behind the automaton, answering which pattern wins
+    (SPEC 3.3); see OrderedPatterns for what it keeps of the entries."""
 
     def __init__(
         self,
@@ -109,11 +91,9 @@ class OrgMatcher:
         timeout_s: float = DEFAULT_MATCH_TIMEOUT_S,
         previous: CompiledLender | None = None,
     ) -> None:
-        self.timeout_s = timeout_s
-        known = previous.compiled_by_text if previous else {}
-        ordered, self.invalid = usable(entries, known)
-        self._set_order(ordered)
-        segment, decides = _compile_segment(self._entries, self._compiled, range(len(ordered)), 0)
+        super().__init__(entries, timeout_s=timeout_s, previous=previous)
+        ranks = range(len(self._entries))
+        segment, decides = _compile_segment(self._entries, self._compiled, ranks, 0)
         self._set_segments((segment,))
         self._decide(decides)
 
@@ -129,13 +109,8 @@ class OrgMatcher:
         )
 
     def _set_order(self, ordered: list[tuple[PatternEntry, CompiledPattern]]) -> None:
-        self._ordered = tuple(ordered)
-        self._entries = tuple(entry for entry, _ in ordered)
-        self._compiled = tuple(compiled for _, compiled in ordered)
-        self._by_text: dict[str, CompiledPattern] = {c.text: c for c in self._compiled}
+        super()._set_order(ordered)
         self._rank_by_entry = {entry: rank for rank, entry in enumerate(self._entries)}
-        # Bound fullmatch of the patterns that need no time limit, None for the others.
-        self._untimed = tuple(c.compiled.fullmatch if c.bounded else None for c in self._compiled)
 
     def _decide(self, decides: dict[int, bool]) -> None:
         """`decides`: rank -> whether the automaton's word is final; ranks absent from it
@@ -145,20 +120,6 @@ class OrgMatcher:
         self._decides = decides
         # The common case: the automaton's word is final for every pattern.
         self._all_final = all(self._final)
-
-    def __len__(self) -> int:
-        """The number of usable patterns."""
-        return len(self._entries)
-
-    @property
-    def compiled_by_text(self) -> Mapping[str, CompiledPattern]:
-        """Compiled `regex` patterns by text, for the matcher that replaces this one."""
-        return self._by_text
-
-    @property
-    def ordered(self) -> tuple[tuple[PatternEntry, CompiledPattern], ...]:
-        """The usable patterns in priority order, with their compiled `regex`."""
-        return self._ordered
 
     @property
     def delta_size(self) -> int:
@@ -256,12 +217,6 @@ class OrgMatcher:
         keys.sort()
         return keys
 
-    def _confirm(self, rank: int, spelling: str) -> bool:
-        untimed = self._untimed[rank]
-        if untimed is not None and len(spelling) <= UNTIMED_MAX_SPELLING:
-            return untimed(spelling) is not None
-        return self._compiled[rank].matches(spelling, self.timeout_s)
-
     def _naive(self, spellings: Sequence[str]) -> MatchResult | None:
         for entry, compiled in zip(self._entries, self._compiled, strict=True):
             for spelling in spellings:
@@ -278,10 +233,6 @@ class OrgMatcher:
         return explain_keys(
             self.ordered, spellings, keys, self._final, timeout_s=self.timeout_s, listed=listed
         )
-
-    def trace(self, spellings: Sequence[str], *, limit: int) -> tuple[tuple[TraceStep, ...], bool]:
-        """The naive scan's attempts in order, up to the winner, at most `limit`."""
-        return naive_steps(self.ordered, spellings, limit=limit, timeout_s=self.timeout_s)
 
 
 def explain_by_scan(
@@ -333,22 +284,6 @@ def explain_keys(
         outranking=above,
         outranking_listed=tuple(entry for entry, _ in ordered[: min(above, listed)]),
     )
-
-
-def usable(
-    entries: Iterable[PatternEntry], known: Mapping[str, CompiledPattern]
-) -> tuple[list[tuple[PatternEntry, CompiledPattern]], tuple[PatternEntry, ...]]:
-    """The entries that are patterns and compile, in priority order, and those that do not
-    compile (logged)."""
-    ordered: list[tuple[PatternEntry, CompiledPattern]] = []
-    invalid: list[PatternEntry] = []
-    for entry in sorted((e for e in entries if is_pattern(e.pattern)), key=priority_key):
-        compiled = known.get(entry.pattern) or compile_entry(entry)
-        if compiled is None:
-            invalid.append(entry)
-        else:
-            ordered.append((entry, compiled))
-    return ordered, tuple(invalid)
 
 
 def _compile_segment(

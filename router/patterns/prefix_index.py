@@ -11,27 +11,18 @@ such sets a lookup tries many patterns. Pure.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 import regex
 
 from router.patterns.dialect import (
     DEFAULT_MATCH_TIMEOUT_S,
-    UNTIMED_MAX_SPELLING,
-    CompiledPattern,
     MatchResult,
     PatternEntry,
-    TraceStep,
-    naive_steps,
 )
-from router.patterns.matcher import (
-    OUTRANKING_LISTED,
-    CompiledLender,
-    Explanation,
-    explain_keys,
-    usable,
-)
+from router.patterns.matcher import OUTRANKING_LISTED, Explanation, explain_keys
+from router.patterns.ordered import CompiledLender, OrderedPatterns
 from router.patterns.syntax import LITERAL_ESCAPES, META, NON_ATOM_GROUP, branches, token_end
 
 __all__ = ["PrefixIndexMatcher", "prefixes"]
@@ -194,13 +185,9 @@ def _freeze(node: dict[str, Any]) -> _Trie:
     return children, tuple(node.get("", ()))
 
 
-class PrefixIndexMatcher:
-    """One organization's patterns, built once, answering which pattern wins (SPEC 3.3).
-
-    Entries that are not patterns (`is_pattern`) are ignored; ones that do not
-    compile are logged ("pattern_invalid") and listed in `invalid`. `previous`, the
-    matcher being replaced, lends its compiled patterns so a rebuild is cheap.
-    """
+class PrefixIndexMatcher(OrderedPatterns):
+    """One organization's patterns behind the prefix index, answering which pattern wins
+    (SPEC 3.3); see OrderedPatterns for what it keeps of the entries."""
 
     def __init__(
         self,
@@ -209,29 +196,12 @@ class PrefixIndexMatcher:
         timeout_s: float = DEFAULT_MATCH_TIMEOUT_S,
         previous: CompiledLender | None = None,
     ) -> None:
-        self.timeout_s = timeout_s
-        ordered, self.invalid = usable(entries, previous.compiled_by_text if previous else {})
-        self._ordered = tuple(ordered)
-        self._entries = tuple(entry for entry, _ in ordered)
-        self._compiled = tuple(compiled for _, compiled in ordered)
-        self._by_text: dict[str, CompiledPattern] = {c.text: c for c in self._compiled}
-        # Bound fullmatch of the patterns that need no time limit, None for the others.
-        self._untimed = tuple(c.compiled.fullmatch if c.bounded else None for c in self._compiled)
+        super().__init__(entries, timeout_s=timeout_s, previous=previous)
         self._trie = _build_trie(
             (prefix, index)
             for index, compiled in enumerate(self._compiled)
             for prefix in prefixes(compiled.translated, compiled.compiled.flags)
         )
-
-    @property
-    def compiled_by_text(self) -> Mapping[str, CompiledPattern]:
-        """Compiled `regex` patterns by text, for the matcher that replaces this one."""
-        return self._by_text
-
-    @property
-    def ordered(self) -> tuple[tuple[PatternEntry, CompiledPattern], ...]:
-        """The usable patterns in priority order, with their compiled `regex`."""
-        return self._ordered
 
     def updated(self, entries: Iterable[PatternEntry]) -> PrefixIndexMatcher:
         """A matcher of `entries`, compiling only the pattern texts this one lacks."""
@@ -244,14 +214,6 @@ class PrefixIndexMatcher:
         return explain_keys(
             self.ordered, spellings, keys, None, timeout_s=self.timeout_s, listed=listed
         )
-
-    def trace(self, spellings: Sequence[str], *, limit: int) -> tuple[tuple[TraceStep, ...], bool]:
-        """The naive scan's attempts in order, up to the winner, at most `limit`."""
-        return naive_steps(self.ordered, spellings, limit=limit, timeout_s=self.timeout_s)
-
-    def __len__(self) -> int:
-        """The number of usable patterns."""
-        return len(self._compiled)
 
     def match(self, spellings: Sequence[str]) -> MatchResult | None:
         """Return the first pattern in priority order that matches any spelling, or None.
@@ -283,9 +245,3 @@ class PrefixIndexMatcher:
                     candidates.extend(index * count + position for index in hits)
         candidates.sort()
         return candidates
-
-    def _confirm(self, index: int, spelling: str) -> bool:
-        untimed = self._untimed[index]
-        if untimed is not None and len(spelling) <= UNTIMED_MAX_SPELLING:
-            return untimed(spelling) is not None
-        return self._compiled[index].matches(spelling, self.timeout_s)
