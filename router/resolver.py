@@ -31,7 +31,7 @@ from router.patterns.prefix_index import PrefixIndexMatcher
 
 log = structlog.get_logger(__name__)
 
-_PATTERN_INPUT = frozenset("0123456789*#+")
+_PATTERN_INPUT = frozenset(patterns.DIALED)
 # A full dry run lists at most this many naive (pattern, spelling) attempts.
 FULL_TRACE_LIMIT = 10_000
 _EXACT_FOUND = "the exact stage found the number"

@@ -4,6 +4,7 @@ per-organization matcher the resolver asks (SPEC 3.3)."""
 from router.patterns.dialect import (
     CATCH_ALL,
     DEFAULT_MATCH_TIMEOUT_S,
+    DIALED,
     PATTERN_MAX_LENGTH,
     CompiledPattern,
     MatchOutcome,
@@ -24,6 +25,7 @@ from router.patterns.matcher import OUTRANKING_LISTED, Candidate, Explanation, O
 __all__ = [
     "CATCH_ALL",
     "DEFAULT_MATCH_TIMEOUT_S",
+    "DIALED",
     "OUTRANKING_LISTED",
     "PATTERN_MAX_LENGTH",
     "Candidate",

@@ -33,13 +33,15 @@ from typing import Final
 import hyperscan
 import regex
 
+from router.patterns.dialect import DIALED
 from router.patterns.syntax import COUNTED_REPEAT, LITERAL_ESCAPES, NON_ATOM_GROUP, token_end
 
-__all__ = ["DIALED", "FRAME_END", "FRAME_START", "Rewrite", "compile_database", "rewrite"]
+__all__ = ["FRAMING", "Rewrite", "compile_database", "frame", "rewrite"]
 
-DIALED: Final = "0123456789*#+"
 FRAME_START: Final = "\x02"
 FRAME_END: Final = "\x03"
+FRAMING: Final = len(FRAME_START) + len(FRAME_END)  # characters a frame adds to a spelling
+_BETWEEN: Final = FRAME_END + FRAME_START
 # Matches no character of a framed buffer: the rewrite of an atom that matches no
 # dialed character (a letter, `\s`, an empty class).
 _NOTHING: Final = "\\x01"
@@ -88,6 +90,11 @@ def rewrite(translated: str) -> Rewrite | None:
     except _Unknown:
         return None
     return Rewrite(f"{FRAME_START}(?:{body}){FRAME_END}", exact)
+
+
+def frame(spellings: Sequence[str]) -> bytes:
+    """The buffer one scan reads: each spelling framed as STX spelling ETX, in order."""
+    return (FRAME_START + _BETWEEN.join(spellings) + FRAME_END).encode()
 
 
 def _parse(text: str, i: int, *, top: bool) -> tuple[list[list[_Node]], int]:

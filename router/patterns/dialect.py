@@ -34,6 +34,7 @@ from router.patterns.syntax import (
 __all__ = [
     "CATCH_ALL",
     "DEFAULT_MATCH_TIMEOUT_S",
+    "DIALED",
     "PATTERN_MAX_LENGTH",
     "UNTIMED_MAX_SPELLING",
     "CompiledPattern",
@@ -53,6 +54,8 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 CATCH_ALL: Final = "*"
+# The characters of a dialed string the pattern stage runs for (SPEC 3.3).
+DIALED: Final = "0123456789*#+"
 PATTERN_MAX_LENGTH: Final = 256
 DEFAULT_MATCH_TIMEOUT_S: Final = 0.05
 

@@ -23,6 +23,7 @@ from typing import Any, Final
 from router.patterns import automaton
 from router.patterns.dialect import (
     DEFAULT_MATCH_TIMEOUT_S,
+    DIALED,
     CompiledPattern,
     MatchOutcome,
     MatchResult,
@@ -39,7 +40,7 @@ __all__ = [
     "explain_keys",
 ]
 
-_DIALED: Final = frozenset(automaton.DIALED)
+_DIALED: Final = frozenset(DIALED)
 # A dry run lists at most this many of the patterns that outrank the winner.
 OUTRANKING_LISTED: Final = 50
 
@@ -187,7 +188,7 @@ class OrgMatcher(OrderedPatterns):
         (the automaton only knows dialed ones)."""
         if not _DIALED.issuperset("".join(spellings)):
             return None
-        buffer = ("\x02" + "\x03\x02".join(spellings) + "\x03").encode()
+        buffer = automaton.frame(spellings)
         hits: list[tuple[int, int]] = []
         for database in self._scanned:
             database.scan(buffer, match_event_handler=_on_match, context=hits)
@@ -198,7 +199,7 @@ class OrgMatcher(OrderedPatterns):
         if count == 1:
             return [rank for rank in (rank_of[i] for i, _ in hits) if rank is not None]
         # A match ends right after its spelling's frame: the end offset tells which.
-        ends = list(itertools.accumulate(len(s) + 2 for s in spellings))
+        ends = list(itertools.accumulate(len(s) + automaton.FRAMING for s in spellings))
         keys: list[int] = []
         for expression, end in hits:
             rank = rank_of[expression]
