@@ -143,6 +143,7 @@ FLAG_FIELDS = (
 TEXT_FIELDS = ("friendly_name", "api_version")
 SETTABLE_FIELDS = TEXT_FIELDS + URL_FIELDS + METHOD_FIELDS + APPLICATION_FIELDS + FLAG_FIELDS
 
+
 # Which kind of application each application field accepts.
 APPLICATION_KINDS: dict[str, frozenset[ApplicationKind]] = {
     "voice_application_sid": frozenset({ApplicationKind.VOICE}),
@@ -302,3 +303,34 @@ class Call:
     sip_headers: dict[str, str]
     date_created: datetime
     date_updated: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    """One delivery attempt of a status callback: time, status or error, latency, and
+    the head of the answer."""
+
+    attempted_at: datetime
+    status: int | None
+    error: str | None
+    latency_ms: float
+    response_body: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusCallback:
+    """A queued status callback (SPEC 6) and what became of it."""
+
+    id: int
+    call_sid: str
+    account_sid: str
+    sequence_number: int
+    call_status: str
+    url: str
+    method: str
+    delivery_id: str
+    state: str  # pending | delivered | failed
+    attempts: int
+    next_attempt_at: datetime
+    date_created: datetime
+    attempt_log: tuple[AttemptRecord, ...] = ()

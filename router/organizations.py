@@ -22,10 +22,10 @@ class OrganizationSource(Protocol):
 class OrganizationNames:
     """Destination and source organization of an event, as sids or SIP domains."""
 
-    destination_sid: str | None
-    destination_domain: str | None
-    source_sid: str | None
-    source_domain: str | None
+    destination_sid: str | None = None
+    destination_domain: str | None = None
+    source_sid: str | None = None
+    source_domain: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router import tokens
 from router.api import paging, params, representations
 from router.api.auth import (
     authenticate,
@@ -13,11 +12,11 @@ from router.api.auth import (
     require_super_admin,
 )
 from router.api.formats import render, render_list, strip_json_suffix
-from router.api.keys import ACCOUNTS, RESOLVER, SETTINGS
+from router.api.keys import ENGINE, SETTINGS
 from router.api.mounts import created_status
-from router.domain import Account, AccountStatus, Role, is_sid
-from router.errors import Forbidden, Invalid, NotFound
-from router.store.accounts import NewAccount
+from router.domain import Account, AccountStatus, Role
+from router.engine.accounts import AccountRequest, Secrets
+from router.errors import Invalid
 
 ROLES = {"Administrator": Role.ADMINISTRATOR.value, "Developer": Role.DEVELOPER.value}
 STATUSES = {s.value: s.value for s in AccountStatus}
@@ -30,7 +29,7 @@ def _account_body(request: web.Request, a: Account, token: str | None = None) ->
 
 async def list_accounts(request: web.Request) -> web.Response:
     caller = await authenticate(request)
-    tree = await request.app[ACCOUNTS].account_tree(caller.sid)
+    tree = await request.app[ENGINE].accounts.tree(caller)
     return paging.render_short_list(
         request,
         tree,
@@ -49,46 +48,11 @@ async def get_account(request: web.Request) -> web.Response:
 async def create_account(request: web.Request) -> web.Response:
     """A sub-account of the caller; its token is shown once, in this answer."""
     caller = await authenticate(request)
-    require_administrator(caller)
+    require_administrator(caller)  # before the body is read or judged
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
-    organization_sid = await _organization_for_new_account(request, caller, raw)
-    token = tokens.new_token()
-    signing_key = _signing_key(raw, token) or tokens.new_signing_key()
-    account = await request.app[ACCOUNTS].create_account(
-        NewAccount(
-            friendly_name=params.text(raw, "FriendlyName") or "Sub-account",
-            role=Role(params.choice(raw, "Role", ROLES) or Role.DEVELOPER.value),
-            parent_sid=caller.sid,
-            organization_sid=organization_sid,
-            credentials=tokens.hash_token(token),
-            signing_key=signing_key,
-        )
-    )
-    return render(
-        request,
-        _account_body(request, account, token),
-        root="Account",
-        status=created_status(request),
-    )
-
-
-async def _organization_for_new_account(
-    request: web.Request, caller: Account, raw: dict[str, str]
-) -> str:
-    wanted = raw.get("OrganizationSid")
-    if wanted is None or wanted == caller.organization_sid:
-        return caller.organization_sid
-    if not caller.is_super_admin:
-        raise Forbidden("Only a super admin may place an account in another organization.")
-    if not is_sid(wanted, "OR"):
-        raise Invalid(
-            "Invalid OrganizationSid: must be a sid starting with OR.", param="OrganizationSid"
-        )
-    if await request.app[ACCOUNTS].get_organization(wanted) is None:
-        raise NotFound(
-            f"Unknown OrganizationSid: no organization {wanted} exists.", param="OrganizationSid"
-        )
-    return wanted
+    created = await request.app[ENGINE].accounts.create(caller, _account_request(raw))
+    body = _account_body(request, created.account, created.auth_token)
+    return render(request, body, root="Account", status=created_status(request))
 
 
 async def update_account(request: web.Request) -> web.Response:
@@ -98,101 +62,49 @@ async def update_account(request: web.Request) -> web.Response:
         request, strip_json_suffix(request.match_info["sid"])
     )
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
-    status = params.choice(raw, "Status", STATUSES)
-    if status is not None and account.sid == caller.sid and status != AccountStatus.ACTIVE:
-        raise Invalid("Invalid Status: an account cannot deactivate itself.", param="Status")
-    if account.sid != caller.sid:
-        require_administrator(caller)
-    if account.status is AccountStatus.CLOSED and status not in {None, AccountStatus.CLOSED}:
-        raise Invalid("Invalid Status: a closed account cannot be reopened.", param="Status")
-    stored = await request.app[ACCOUNTS].get_account_with_credentials(account.sid)
-    assert stored is not None
-    token = _new_token(raw)
-    signing_key = _signing_key(raw, token)
-    if params.boolean(raw, "RotateSigningKey"):
-        if signing_key is not None:
-            raise Invalid(
-                "Invalid RotateSigningKey: give it, SigningKey or SignWithAuthToken, not two.",
-                param="RotateSigningKey",
-            )
-        signing_key = tokens.new_signing_key()
-    updated = await request.app[ACCOUNTS].update_account(
-        account.sid,
-        friendly_name=params.text(raw, "FriendlyName") or account.friendly_name,
-        status=AccountStatus(status) if status else account.status,
-        credentials=tokens.hash_token(token) if token else stored[1],
-        signing_key=signing_key or account.signing_key,
+    updated = await request.app[ENGINE].accounts.update(caller, account, _account_request(raw))
+    return render(
+        request, _account_body(request, updated.account, updated.auth_token), root="Account"
     )
-    if updated.status is AccountStatus.CLOSED:
-        # Its numbers were released: this instance forgets them at once.
-        request.app[RESOLVER].invalidate([], [], everything=True)
-    return render(request, _account_body(request, updated, token), root="Account")
 
 
-def _signing_key(raw: dict[str, str], new_token: str | None) -> str | None:
-    """SPEC 9: the signing key a request sets: SigningKey as given, or the new auth
-    token with SignWithAuthToken=true (on creation or rotation, the only moments router
-    holds the plain token); None when the request sets none."""
-    given = raw.get("SigningKey")
-    with_token = params.boolean(raw, "SignWithAuthToken")
-    if given is not None and with_token:
-        raise Invalid(
-            "Invalid SignWithAuthToken: give SigningKey or SignWithAuthToken, not both.",
-            param="SignWithAuthToken",
-        )
-    if with_token:
-        if new_token is None:
-            raise Invalid(
-                "Invalid SignWithAuthToken: only with a new auth token (RotateAuthToken=true"
-                " or AuthToken), since router keeps no plain token to sign with.",
-                param="SignWithAuthToken",
-            )
-        return new_token
-    if given is None:
-        return None
-    if not (32 <= len(given) <= 128 and given.isascii() and given.isprintable()):
-        raise Invalid(
-            "Invalid SigningKey: must be 32 to 128 printable ASCII characters.",
-            param="SigningKey",
-        )
-    return given
-
-
-def _new_token(raw: dict[str, str]) -> str | None:
-    """AuthToken=<32+ chars> sets that token; RotateAuthToken=true generates one."""
-    if params.boolean(raw, "RotateAuthToken"):
-        return tokens.new_token()
-    given = raw.get("AuthToken")
-    if given is None:
-        return None
-    if not (32 <= len(given) <= 128) or not given.isascii() or not given.isalnum():
-        raise Invalid("Invalid AuthToken: must be 32 to 128 letters and digits.", param="AuthToken")
-    return given
+def _account_request(raw: dict[str, str]) -> AccountRequest:
+    status = params.choice(raw, "Status", STATUSES)
+    role = params.choice(raw, "Role", ROLES)
+    return AccountRequest(
+        friendly_name=params.text(raw, "FriendlyName") or None,
+        role=Role(role) if role else None,
+        status=AccountStatus(status) if status else None,
+        organization_sid=raw.get("OrganizationSid"),
+        secrets=Secrets(
+            auth_token=raw.get("AuthToken"),
+            rotate_auth_token=bool(params.boolean(raw, "RotateAuthToken")),
+            signing_key=raw.get("SigningKey"),
+            sign_with_auth_token=bool(params.boolean(raw, "SignWithAuthToken")),
+            rotate_signing_key=bool(params.boolean(raw, "RotateSigningKey")),
+        ),
+    )
 
 
 async def list_organizations(request: web.Request) -> web.Response:
-    require_super_admin(await authenticate(request))
-    items = [
-        representations.organization(request, o)
-        for o in await request.app[ACCOUNTS].list_organizations()
-    ]
+    found = await request.app[ENGINE].accounts.list_organizations(await authenticate(request))
+    items = [representations.organization(request, o) for o in found]
     return render_list(request, items, root="Organizations", item="Organization")
 
 
 async def get_organization(request: web.Request) -> web.Response:
-    require_super_admin(await authenticate(request))
+    caller = await authenticate(request)
     sid = strip_json_suffix(request.match_info["sid"])
-    organization = await request.app[ACCOUNTS].get_organization(sid) if is_sid(sid, "OR") else None
-    if organization is None:
-        raise NotFound(f"Organization {sid} was not found.", param="Sid")
+    organization = await request.app[ENGINE].accounts.get_organization(caller, sid)
     return render(request, representations.organization(request, organization), root="Organization")
 
 
 async def create_organization(request: web.Request) -> web.Response:
-    require_super_admin(await authenticate(request))
+    caller = await authenticate(request)
+    require_super_admin(caller)  # before the body is read or judged
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
     domain = _domain_name(raw.get("DomainName"))
-    organization = await request.app[ACCOUNTS].create_organization(domain)
+    organization = await request.app[ENGINE].accounts.create_organization(caller, domain)
     return render(request, representations.organization(request, organization), root="Organization")
 
 

@@ -7,7 +7,7 @@ from aiohttp import web
 from router.api import paging, params, representations
 from router.api.auth import caller_and_account
 from router.api.formats import render, strip_json_suffix
-from router.api.keys import ACCOUNTS, SETTINGS
+from router.api.keys import ENGINE, SETTINGS
 from router.api.mounts import api_versions, created_status, is_twilio
 from router.domain import Application, ApplicationKind, is_sid
 from router.errors import Invalid, NotFound
@@ -55,17 +55,14 @@ async def _application(request: web.Request) -> Application:
     sid = strip_json_suffix(request.match_info["sid"])
     if not is_sid(sid, "AP"):
         raise NotFound("Application not found: Sid must be AP and 32 hex digits.", param="Sid")
-    application = await request.app[ACCOUNTS].get_application(account.sid, sid)
-    if application is None:
-        raise NotFound(f"Application {sid} was not found.", param="Sid")
-    return application
+    return await request.app[ENGINE].applications.get(account, sid)
 
 
 async def list_applications(request: web.Request) -> web.Response:
     _, account = await caller_and_account(
         request, strip_json_suffix(request.match_info["account_sid"])
     )
-    found = await request.app[ACCOUNTS].list_applications(account.sid)
+    found = await request.app[ENGINE].applications.list(account)
     return paging.render_short_list(
         request,
         found,
@@ -81,10 +78,7 @@ async def create_application(request: web.Request) -> web.Response:
         request, strip_json_suffix(request.match_info["account_sid"])
     )
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
-    fields = _fields(request, raw)
-    if "friendly_name" not in fields:
-        raise Invalid("Missing FriendlyName: an application needs a name.", param="FriendlyName")
-    application = await request.app[ACCOUNTS].create_application(account.sid, fields)
+    application = await request.app[ENGINE].applications.create(account, _fields(request, raw))
     body = representations.application(request, application)
     return render(request, body, root="Application", status=created_status(request))
 
@@ -97,11 +91,11 @@ async def get_application(request: web.Request) -> web.Response:
 async def update_application(request: web.Request) -> web.Response:
     application = await _application(request)
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
-    updated = await request.app[ACCOUNTS].update_application(application, _fields(request, raw))
+    updated = await request.app[ENGINE].applications.update(application, _fields(request, raw))
     return render(request, representations.application(request, updated), root="Application")
 
 
 async def delete_application(request: web.Request) -> web.Response:
     application = await _application(request)
-    await request.app[ACCOUNTS].delete_application(application.account_sid, application.sid)
+    await request.app[ENGINE].applications.delete(application)
     return web.Response(status=204)

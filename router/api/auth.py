@@ -7,26 +7,24 @@ import binascii
 
 from aiohttp import web
 
-from router import tokens
-from router.api.keys import ACCOUNTS
-from router.domain import Account, AccountStatus, Role, is_sid
-from router.errors import AccountInactive, Forbidden, NotFound, Unauthenticated
+from router.api.keys import ENGINE
+from router.domain import Account
+from router.engine.accounts import require_administrator, require_super_admin
+from router.errors import Unauthenticated
+
+__all__ = [
+    "authenticate",
+    "authorize_account",
+    "caller_and_account",
+    "require_administrator",
+    "require_super_admin",
+]
 
 
 async def authenticate(request: web.Request) -> Account:
     """The active account whose AccountSid:AuthToken the request carries."""
     account_sid, token = _basic_credentials(request.headers.get("Authorization", ""))
-    found = None
-    if is_sid(account_sid, "AC"):
-        found = await request.app[ACCOUNTS].get_account_with_credentials(account_sid)
-    # Verify against a dummy digest for unknown accounts too, so timing tells nothing.
-    stored = found[1] if found else tokens.hash_token("", b"\0" * 16)
-    if not tokens.verify_token(token, stored) or found is None:
-        raise Unauthenticated("Authentication failed: check AccountSid and AuthToken.")
-    account = found[0]
-    if account.status is not AccountStatus.ACTIVE:
-        raise AccountInactive(f"Account {account.sid} is {account.status.value}, not active.")
-    return account
+    return await request.app[ENGINE].accounts.authenticate(account_sid, token)
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:
@@ -45,30 +43,10 @@ def _basic_credentials(header: str) -> tuple[str, str]:
 
 async def authorize_account(request: web.Request, caller: Account, target_sid: str) -> Account:
     """The target account, if the caller is it, one of its ancestors or a super admin."""
-    target = (
-        await request.app[ACCOUNTS].get_account(target_sid) if is_sid(target_sid, "AC") else None
-    )
-    if caller.is_super_admin:
-        if target is None:
-            raise NotFound(f"Account {target_sid} was not found.", param="AccountSid")
-        return target
-    if target is None or caller.sid not in await request.app[ACCOUNTS].ancestors(target.sid):
-        raise Forbidden(f"Account {caller.sid} may not act on account {target_sid}.")
-    return target
+    return await request.app[ENGINE].accounts.authorize(caller, target_sid)
 
 
 async def caller_and_account(request: web.Request, target_sid: str) -> tuple[Account, Account]:
     """Authenticate, then authorize the URL's account."""
     caller = await authenticate(request)
     return caller, await authorize_account(request, caller, target_sid)
-
-
-def require_super_admin(caller: Account) -> None:
-    if not caller.is_super_admin:
-        raise Forbidden("This operation needs a super admin account.")
-
-
-def require_administrator(caller: Account) -> None:
-    """Managing accounts needs the Administrator role (super admins always have it)."""
-    if not caller.is_super_admin and caller.role is not Role.ADMINISTRATOR:
-        raise Forbidden("This operation needs the Administrator role.")

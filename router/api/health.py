@@ -7,7 +7,7 @@ import contextlib
 from aiohttp import web
 
 from router.api.formats import json_response
-from router.api.keys import CALLBACKS, DATABASE, METRICS
+from router.api.keys import ENGINE, METRICS, READINESS
 from router.errors import Unavailable
 from router.metrics import CONTENT_TYPE
 from router.version import version
@@ -23,7 +23,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the database answers and every migration is applied."""
     try:
-        pending = await request.app[DATABASE].pending_migrations()
+        pending = await request.app[READINESS]()
     except Unavailable:
         return json_response({"status": "database unavailable"}, status=503)
     if pending:
@@ -36,5 +36,5 @@ async def metrics(request: web.Request) -> web.Response:
     instruments = request.app[METRICS]
     # While the database is down the other metrics still help.
     with contextlib.suppress(Unavailable):
-        instruments.callbacks_pending.set(await request.app[CALLBACKS].pending_count())
+        instruments.callbacks_pending.set(await request.app[ENGINE].pending_callbacks())
     return web.Response(body=instruments.render(), headers={"Content-Type": CONTENT_TYPE})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 from aiohttp import web
 
 from router import numbers
@@ -11,11 +9,11 @@ from router.api import paging, params, representations
 from router.api import twilio_representations as twilio
 from router.api.auth import authenticate, caller_and_account, require_super_admin
 from router.api.formats import json_response, render, render_list, strip_json_suffix
-from router.api.keys import INVENTORY, SETTINGS
+from router.api.keys import ENGINE, SETTINGS
 from router.api.mounts import is_twilio
 from router.api.number_params import TYPE_ROUTES
+from router.engine.inventory import AvailableQuery
 from router.errors import Invalid, NotFound, PayloadTooLarge
-from router.inventory_import import import_inventory
 
 MAX_IMPORT_BYTES = 256 * 1024 * 1024
 
@@ -33,6 +31,31 @@ async def available_numbers(request: web.Request) -> web.Response:
     await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
     country = _country(request)
     raw = params.query_params(request)
+    query = _available_query(request, raw, country)
+    found = await request.app[ENGINE].inventory.available(query)
+    items = [
+        representations.available_number(
+            request, n, numbers.friendly_name(n.phone_number, pure_sip=False)
+        )
+        for n in found
+    ]
+    envelope: dict[str, object] = {"uri": request.path_qs}
+    if is_twilio(request):
+        # One page: the inventory query is bounded by PageSize, there is no next one.
+        info = paging.PageInfo(0, query.limit, len(items), len(items), None)
+        envelope = paging.envelope(request, raw, info)
+    return render_list(
+        request,
+        items,
+        root="AvailablePhoneNumbers",
+        item="AvailablePhoneNumber",
+        json_key="available_phone_numbers",
+        envelope=envelope,
+    )
+
+
+def _available_query(request: web.Request, raw: dict[str, str], country: str) -> AvailableQuery:
+    """The country, the URL's number type, and AreaCode, Contains and PageSize."""
     area_code = raw.get("AreaCode") or None
     if area_code is not None and not (
         area_code.isascii() and area_code.isdigit() and len(area_code) <= 8
@@ -48,38 +71,14 @@ async def available_numbers(request: web.Request) -> web.Response:
     limit = params.integer(
         raw, "PageSize", default=50, low=1, high=request.app[SETTINGS].api_max_page_size
     )
-    found = await request.app[INVENTORY].available(
-        country,
-        TYPE_ROUTES[strip_json_suffix(request.match_info["kind"])],
-        area_code=area_code,
-        contains=contains,
-        limit=limit,
-    )
-    items = [
-        representations.available_number(
-            request, n, numbers.friendly_name(n.phone_number, pure_sip=False)
-        )
-        for n in found
-    ]
-    envelope: dict[str, object] = {"uri": request.path_qs}
-    if is_twilio(request):
-        # One page: the inventory query is bounded by PageSize, there is no next one.
-        info = paging.PageInfo(0, limit, len(items), len(items), None)
-        envelope = paging.envelope(request, raw, info)
-    return render_list(
-        request,
-        items,
-        root="AvailablePhoneNumbers",
-        item="AvailablePhoneNumber",
-        json_key="available_phone_numbers",
-        envelope=envelope,
-    )
+    kind = TYPE_ROUTES[strip_json_suffix(request.match_info["kind"])]
+    return AvailableQuery(country, kind, area_code, contains, limit)
 
 
 async def available_countries(request: web.Request) -> web.Response:
     """Restcomm's AvailableCountries: the ISO codes with free numbers, a JSON array."""
     await caller_and_account(request, strip_json_suffix(request.match_info["account_sid"]))
-    found = await request.app[INVENTORY].available_countries()
+    found = await request.app[ENGINE].inventory.countries()
     return render_list(request, found, root="AvailableCountries", item="Country")
 
 
@@ -88,7 +87,7 @@ async def countries(request: web.Request) -> web.Response:
     _, account = await caller_and_account(
         request, strip_json_suffix(request.match_info["account_sid"])
     )
-    found = await request.app[INVENTORY].available_countries()
+    found = await request.app[ENGINE].inventory.countries()
     items = [twilio.country(account.sid, c, numbers.country_name(c)) for c in found]
     info = paging.PageInfo(0, max(len(items), 1), len(items), len(items), None)
     envelope = paging.envelope(request, params.query_params(request), info)
@@ -103,7 +102,7 @@ async def country(request: web.Request) -> web.Response:
         request, strip_json_suffix(request.match_info["account_sid"])
     )
     code = _country(request)
-    if code not in await request.app[INVENTORY].available_countries():
+    if code not in await request.app[ENGINE].inventory.countries():
         raise NotFound(f"Country {code} has no available phone numbers.", param="Country")
     body = twilio.country(account.sid, code, numbers.country_name(code))
     return render(request, body, root="Country")
@@ -121,7 +120,7 @@ async def import_inventory_route(request: web.Request) -> web.Response:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise Invalid("The inventory file is not valid UTF-8.") from error
-    summary = await import_inventory(request.app[INVENTORY], io.StringIO(text, newline=""))
+    summary = await request.app[ENGINE].inventory.import_csv(text)
     result = {
         "inserted": summary.inserted,
         "already_present": summary.already_present,

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
 from router.api.gateway import GatewayAuth
 from router.config import Settings
+from router.engine.engine import Engine
 from router.metrics import Metrics
-from router.organizations import OrganizationDirectory
-from router.rcml import RcmlFetcher
-from router.resolver import Resolver
-from router.store.accounts import AccountStore
-from router.store.callbacks import CallbackStore
-from router.store.calls import CallStore
-from router.store.numbers import InventoryStore, NumberStore
-from router.store.postgres import Database
 
 SETTINGS = web.AppKey("settings", Settings)
-DATABASE = web.AppKey("database", Database)
-ACCOUNTS = web.AppKey("accounts", AccountStore)
-NUMBERS = web.AppKey("numbers", NumberStore)
-INVENTORY = web.AppKey("inventory", InventoryStore)
-RESOLVER = web.AppKey("resolver", Resolver)
-CALLS = web.AppKey("calls", CallStore)
-FETCHER = web.AppKey("fetcher", RcmlFetcher)
+ENGINE = web.AppKey("engine", Engine)
 GATEWAY = web.AppKey("gateway", GatewayAuth)
-ORGANIZATIONS = web.AppKey("organizations", OrganizationDirectory)
-CALLBACKS = web.AppKey("callbacks", CallbackStore)
 METRICS = web.AppKey("metrics", Metrics)
+# The names of the migrations not yet applied (readiness, SPEC 7).
+READINESS: web.AppKey[Callable[[], Awaitable[list[str]]]] = web.AppKey("readiness")

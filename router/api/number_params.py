@@ -78,6 +78,28 @@ def settings(
     return found
 
 
+def update_request(
+    raw: Mapping[str, str], *, api_versions: frozenset[str] = params.API_VERSIONS
+) -> dict[str, object]:
+    """The settings an update changes; the number itself cannot change."""
+    for fixed in ("PhoneNumber", "isSIP"):
+        if fixed in raw:
+            raise Invalid(
+                f"Invalid {fixed}: it cannot change; provision a new number.", param=fixed
+            )
+    return settings(raw, api_versions=api_versions)
+
+
+def new_account_sid(raw: Mapping[str, str]) -> str | None:
+    """The account an update transfers the number to (AccountSid), if any."""
+    target_sid = params.sid(raw, "AccountSid", "AC")
+    if target_sid == "":
+        raise Invalid(
+            "Invalid AccountSid: must be a 34-character sid starting with AC.", param="AccountSid"
+        )
+    return target_sid
+
+
 def provision_request(
     raw: Mapping[str, str],
     number_type: NumberType | None,

@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from router.api import number_params, paging, params, representations
-from router.api.auth import authenticate, authorize_account, caller_and_account, require_super_admin
+from router.api.auth import authenticate, caller_and_account
 from router.api.formats import render, render_list, strip_json_suffix
-from router.api.keys import ACCOUNTS, NUMBERS, RESOLVER, SETTINGS
+from router.api.keys import ENGINE, SETTINGS
 from router.api.mounts import api_versions, created_status, is_twilio
 from router.domain import NumberType, Page, PageRequest, is_sid
-from router.errors import Invalid, MethodNotAllowed, NotFound
+from router.errors import MethodNotAllowed, NotFound
 
 LIST_ROOT = "IncomingPhoneNumbers"
 ITEM_ROOT = "IncomingPhoneNumber"
@@ -42,7 +42,7 @@ async def list_numbers(request: web.Request) -> web.Response:
     page_request = number_params.page_request(
         raw, default_size=settings.api_default_page_size, max_size=settings.api_max_page_size
     )
-    page = await request.app[NUMBERS].list(filters, page_request)
+    page = await request.app[ENGINE].numbers.list(filters, page_request)
     envelope = _envelope(request, raw, page, page_request)
     items = [representations.number(request, n) for n in page.items]
     return render_list(
@@ -69,86 +69,46 @@ async def create_number(request: web.Request) -> web.Response:
     number_request = number_params.provision_request(
         raw, _number_type(request), api_versions=api_versions(request)
     )
-    owners = await request.app[ACCOUNTS].ancestors(account.sid)
-    number = await request.app[NUMBERS].provision(
-        account.sid, account.organization_sid, owners, number_request
-    )
-    # This instance sees its own write at once; the others when the NOTIFY arrives.
-    request.app[RESOLVER].invalidate([number.organization_sid], [number.phone_number])
+    number = await request.app[ENGINE].numbers.provision(account, number_request)
     body = representations.number(request, number)
     return render(request, body, root=ITEM_ROOT, status=created_status(request))
 
 
 async def get_number(request: web.Request) -> web.Response:
     _, account = await caller_and_account(request, _account_sid(request))
-    number = await request.app[NUMBERS].get(account.sid, _number_sid(request))
-    if number is None:
-        raise NotFound(f"Phone number {_number_sid(request)} was not found.", param="Sid")
+    number = await request.app[ENGINE].numbers.get(account, _number_sid(request))
     return render(request, representations.number(request, number), root=ITEM_ROOT)
 
 
 async def update_number(request: web.Request) -> web.Response:
     caller, account = await caller_and_account(request, _account_sid(request))
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
-    for fixed in ("PhoneNumber", "isSIP"):
-        if fixed in raw:
-            raise Invalid(
-                f"Invalid {fixed}: it cannot change; provision a new number.", param=fixed
-            )
-    changes = number_params.settings(raw, api_versions=api_versions(request))
-    new_owner = None
-    target_sid = params.sid(raw, "AccountSid", "AC")
-    if target_sid and target_sid != account.sid:
-        target = await authorize_account(request, caller, target_sid)
-        owners = await request.app[ACCOUNTS].ancestors(target.sid)
-        new_owner = (target.sid, target.organization_sid, owners)
-    elif target_sid == "":
-        raise Invalid(
-            "Invalid AccountSid: must be a 34-character sid starting with AC.", param="AccountSid"
-        )
-    number = await request.app[NUMBERS].update(
-        account.sid, _number_sid(request), changes, new_owner=new_owner
+    changes = number_params.update_request(raw, api_versions=api_versions(request))
+    new_account_sid = number_params.new_account_sid(raw)
+    number = await request.app[ENGINE].numbers.update(
+        caller, account, _number_sid(request), changes, new_account_sid=new_account_sid
     )
-    request.app[RESOLVER].invalidate([number.organization_sid], [number.phone_number])
     return render(request, representations.number(request, number), root=ITEM_ROOT)
 
 
 async def delete_number(request: web.Request) -> web.Response:
     _, account = await caller_and_account(request, _account_sid(request))
-    await request.app[NUMBERS].delete(account.sid, _number_sid(request))
+    await request.app[ENGINE].numbers.release(account, _number_sid(request))
     return web.Response(status=204)
 
 
 async def migrate_numbers(request: web.Request) -> web.Response:
     """SPEC 2.1's checks, in order, then one transaction."""
     caller = await authenticate(request)
-    require_super_admin(caller)
-    target_sid = _account_sid(request)
-    target = (
-        await request.app[ACCOUNTS].get_account(target_sid) if is_sid(target_sid, "AC") else None
-    )
-    if target is None:
-        raise NotFound(f"Unknown AccountSid: no account {target_sid} exists.", param="AccountSid")
-    if target.parent_sid is None:
-        raise Invalid(
-            "Invalid AccountSid: the numbers of a super admin cannot be migrated.",
-            param="AccountSid",
-        )
     raw = await params.read_params(request, request.app[SETTINGS].api_max_body_bytes)
-    organization_sid = raw.get("OrganizationSid", "")
-    if not is_sid(organization_sid, "OR"):
-        raise Invalid(
-            "Invalid OrganizationSid: must be a 34-character sid starting with OR.",
-            param="OrganizationSid",
-        )
-    organization = await request.app[ACCOUNTS].get_organization(organization_sid)
-    if organization is None:
-        raise NotFound(
-            f"Unknown OrganizationSid: no organization {organization_sid} exists.",
-            param="OrganizationSid",
-        )
-    moved = await request.app[NUMBERS].migrate(target.sid, organization.sid)
-    body = {"account_sid": target.sid, "organization_sid": organization.sid, "migrated": moved}
+    migration = await request.app[ENGINE].numbers.migrate(
+        caller, _account_sid(request), raw.get("OrganizationSid", "")
+    )
+    body = {
+        "account_sid": migration.account_sid,
+        "organization_sid": migration.organization_sid,
+        "migrated": migration.migrated,
+    }
     return render(request, body, root="Migration")
 
 

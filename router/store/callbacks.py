@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 
 from router.callbacks import TERMINAL, CallbackSettings, callback_request
-from router.domain import CallStatus, new_sid
+from router.domain import AttemptRecord as AttemptRecord  # re-exported: the dispatcher's
+from router.domain import CallStatus, StatusCallback, new_sid
 from router.errors import Conflict, NotFound
 from router.store import rows
 from router.store.batching import Batcher
@@ -34,17 +35,6 @@ class ClaimedCallback:
     attempts: int
     lease: datetime  # the lease this claim holds; settling needs it unchanged
     signing_key: str = field(repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class AttemptRecord:
-    """One delivery attempt as stored: time, status or error, latency, response head."""
-
-    attempted_at: datetime
-    status: int | None
-    error: str | None
-    latency_ms: float
-    response_body: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,22 +179,24 @@ class CallbackStore:
                 await conn.execute(sql("notify_callbacks_ready"))
         return [s.callback.id in settled for s in batch]
 
-    async def list_for_call(self, call_sid: str) -> list[dict[str, Any]]:
+    async def list_for_call(self, call_sid: str) -> list[StatusCallback]:
         """Every callback of a call, in SequenceNumber order, each with its attempts."""
         async with self.db.connection() as conn:
             callbacks = await conn.fetch(sql("list_callbacks"), call_sid)
             attempts = await conn.fetch(sql("list_callback_attempts"), call_sid)
-        by_callback: dict[int, list[Any]] = {}
+        by_callback: dict[int, list[AttemptRecord]] = {}
         for attempt in attempts:
-            by_callback.setdefault(attempt["callback_id"], []).append(attempt)
-        return [{"callback": c, "attempts": by_callback.get(c["id"], [])} for c in callbacks]
+            by_callback.setdefault(attempt["callback_id"], []).append(rows.attempt(attempt))
+        return [rows.status_callback(c, by_callback.get(c["id"], ())) for c in callbacks]
 
     async def pending_count(self) -> int:
         """Callbacks not yet delivered or given up (the queue depth)."""
         return int(await self.db.fetchval("count_pending_callbacks"))
 
-    async def get(self, callback_id: int) -> Any:
-        return await self.db.fetchrow("get_callback", callback_id)
+    async def get(self, callback_id: int) -> StatusCallback | None:
+        """A callback by id (without its attempts)."""
+        row = await self.db.fetchrow("get_callback", callback_id)
+        return rows.status_callback(row, ()) if row else None
 
     async def retry(self, callback_id: int) -> bool:
         """Queue a given-up callback again; False if it is not in the failed state."""

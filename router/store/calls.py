@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from router.domain import Call, IncomingNumber
+from router.engine.answers import RoutingAnswer, document, from_document
 from router.store import rows
 from router.store.batching import Batcher
 from router.store.postgres import Database, dumps, sql
@@ -16,21 +16,21 @@ class CallStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._calls: Batcher[tuple[Call, dict[str, Any]], dict[str, Any]] = Batcher(
+        self._calls: Batcher[tuple[Call, RoutingAnswer], RoutingAnswer] = Batcher(
             self._insert_calls
         )
 
-    async def record_call(self, call: Call, decision: dict[str, Any]) -> dict[str, Any]:
-        """Store a routed call once; return the decision stored first for its sid.
+    async def record_call(self, call: Call, answer: RoutingAnswer) -> RoutingAnswer:
+        """Store a routed call once; return the answer stored first for its sid.
 
         Concurrent calls are written together (group commit)."""
-        return await self._calls.submit((call, decision))
+        return await self._calls.submit((call, answer))
 
     async def _insert_calls(
-        self, batch: Sequence[tuple[Call, dict[str, Any]]]
-    ) -> list[dict[str, Any]]:
+        self, batch: Sequence[tuple[Call, RoutingAnswer]]
+    ) -> list[RoutingAnswer]:
         columns: list[list[str | None]] = [[] for _ in range(10)]
-        for call, decision in batch:
+        for call, answer in batch:
             values = (
                 call.sid,
                 call.number_sid,
@@ -41,7 +41,7 @@ class CallStore:
                 call.caller_name,
                 call.forwarded_from,
                 dumps(call.sip_headers),
-                dumps(decision),
+                dumps(document(answer, "call_sid")),
             )
             for column, value in zip(columns, values, strict=True):
                 column.append(value)
@@ -52,13 +52,12 @@ class CallStore:
             stored = {}
             if repeated:
                 found = await conn.fetch(sql("call_decisions"), repeated)
-                stored = {r["sid"]: dict(r["decision"]) for r in found}
-        first_in_batch: dict[str, dict[str, Any]] = {}
-        answers = []
-        for call, decision in batch:
-            answer = stored.get(call.sid) or first_in_batch.setdefault(call.sid, decision)
-            answers.append(answer)
-        return answers
+                stored = {r["sid"]: from_document(r["decision"], "call_sid") for r in found}
+        first_in_batch: dict[str, RoutingAnswer] = {}
+        return [
+            stored.get(call.sid) or first_in_batch.setdefault(call.sid, answer)
+            for call, answer in batch
+        ]
 
     async def record_message(
         self,
@@ -67,9 +66,9 @@ class CallStore:
         from_number: str,
         to_number: str,
         body: str | None,
-        decision: dict[str, Any],
-    ) -> dict[str, Any]:
-        """Store a routed message once; return the decision stored first for its sid."""
+        answer: RoutingAnswer,
+    ) -> RoutingAnswer:
+        """Store a routed message once; return the answer stored first for its sid."""
         async with self.db.connection() as conn:
             stored = await conn.fetchval(
                 sql("insert_message"),
@@ -80,21 +79,21 @@ class CallStore:
                 from_number,
                 to_number,
                 body,
-                decision,
+                document(answer, "sms_sid"),
             )
             if stored is None:
                 stored = await conn.fetchval(sql("get_message_decision"), sid)
-        return dict(stored)
+        return from_document(stored, "sms_sid")
 
-    async def get_decision(self, call_sid: str) -> dict[str, Any] | None:
-        """The decision a call was given, if it was routed before."""
+    async def get_call_answer(self, call_sid: str) -> RoutingAnswer | None:
+        """The answer a call was given, if it was routed before."""
         row = await self.db.fetchrow("get_call", call_sid)
-        return dict(row["decision"]) if row else None
+        return from_document(row["decision"], "call_sid") if row else None
 
-    async def get_message_decision(self, sms_sid: str) -> dict[str, Any] | None:
-        """The decision a message was given, if it was routed before."""
+    async def get_message_answer(self, sms_sid: str) -> RoutingAnswer | None:
+        """The answer a message was given, if it was routed before."""
         stored = await self.db.fetchval("get_message_decision", sms_sid)
-        return dict(stored) if stored is not None else None
+        return from_document(stored, "sms_sid") if stored is not None else None
 
     async def get_call(self, sid: str) -> Call | None:
         row = await self.db.fetchrow("get_call", sid)

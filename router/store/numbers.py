@@ -148,13 +148,15 @@ class NumberStore:
             )
         return await self._get_existing(target_account, sid)
 
-    async def delete(self, account_sid: str, sid: str) -> None:
-        """Release the number; an inventory DID becomes free again."""
+    async def delete(self, account_sid: str, sid: str) -> tuple[str, str]:
+        """Release the number; an inventory DID becomes free again. Returns the
+        organization sid and phone number it had."""
         async with self.db.transaction() as conn:
             row = await conn.fetchrow(sql("delete_number"), sid, account_sid)
             if row is None:
                 raise NotFound(f"Phone number {sid} was not found.", param="Sid")
             await notify_numbers_changed(conn, [row["organization_sid"]], [row["phone_number"]])
+        return str(row["organization_sid"]), str(row["phone_number"])
 
     async def list(self, filters: NumberFilter, page: PageRequest) -> Page:
         """One page of the account's numbers, keyset-paged when page.after_sid is known."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from router.domain import (
@@ -9,6 +10,7 @@ from router.domain import (
     AccountStatus,
     Application,
     ApplicationKind,
+    AttemptRecord,
     Call,
     CallStatus,
     Credentials,
@@ -17,6 +19,7 @@ from router.domain import (
     NumberType,
     Organization,
     Role,
+    StatusCallback,
 )
 
 _NUMBER_FIELDS = tuple(IncomingNumber.__dataclass_fields__)
@@ -94,4 +97,32 @@ def call(row: Any) -> Call:
         sip_headers=dict(row["sip_headers"]),
         date_created=row["date_created"],
         date_updated=row["date_updated"],
+    )
+
+
+def attempt(row: Any) -> AttemptRecord:
+    return AttemptRecord(
+        attempted_at=row["attempted_at"],
+        status=row["status"],
+        error=row["error"],
+        latency_ms=row["latency_ms"],
+        response_body=row["response_body"],
+    )
+
+
+def status_callback(row: Any, attempts: Iterable[AttemptRecord]) -> StatusCallback:
+    return StatusCallback(
+        id=row["id"],
+        call_sid=row["call_sid"],
+        account_sid=row["account_sid"],
+        sequence_number=row["sequence_number"],
+        call_status=row["call_status"],
+        url=row["url"],
+        method=row["method"],
+        delivery_id=row["delivery_id"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        date_created=row["date_created"],
+        attempt_log=tuple(attempts),
     )

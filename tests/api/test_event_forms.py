@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
+from router.store.postgres import Database
 from tests.conftest import Tenant
 
 
 async def test_unescaped_plus_in_form_numbers_is_read_as_plus(
-    client: TestClient, tenant: Tenant, gateway: dict[str, str]
+    client: TestClient, tenant: Tenant, gateway: dict[str, str], db: Database
 ) -> None:
     """`From=+1415...` sent raw decodes to a leading space; the event reads it as `+`."""
     response = await client.post(
@@ -29,12 +30,10 @@ async def test_unescaped_plus_in_form_numbers_is_read_as_plus(
     body = await response.json()
     assert response.status == 200, body
     assert body["match"] == {"how": "exact", "spelling": "+15105550100", "pattern": None}
-    row = await db_call_from(client, body["call_sid"])
+    row = await db_call_from(db, body["call_sid"])
     assert row == "+14155550000"
 
 
-async def db_call_from(client: TestClient, call_sid: str) -> str:
-    from router.api.keys import DATABASE
-
-    async with client.app[DATABASE].connection() as conn:
+async def db_call_from(db: Database, call_sid: str) -> str:
+    async with db.connection() as conn:
         return str(await conn.fetchval("SELECT from_number FROM calls WHERE sid = $1", call_sid))

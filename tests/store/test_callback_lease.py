@@ -36,9 +36,10 @@ async def test_a_settle_after_the_lease_was_lost_is_dropped(
     assert await store.settle(second, attempt(200), state="delivered", next_attempt_at=None)
     assert not await store.settle(first, attempt(503), state="pending", next_attempt_at=None)
 
-    row = await store.get(first.id)
-    assert row["state"] == "delivered"
-    assert row["attempts"] == 1
+    callback = await store.get(first.id)
+    assert callback is not None
+    assert callback.state == "delivered"
+    assert callback.attempts == 1
     async with db.connection() as conn:
         recorded = await conn.fetchval(
             "SELECT count(*) FROM callback_attempts WHERE callback_id = $1", first.id

@@ -1,0 +1,277 @@
+"""Routing use cases: calls, USSD sessions, messages and refers, and status reports.
+
+Each routes the same way (SPEC 4): resolve the dialed string, decide the target, fetch
+the RCML (primary, else fallback), record the event; a repeated sid answers what it
+got first. Transport-free: the HTTP handlers and embedding programs both call these.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from router import rcml_params
+from router.domain import Call, CallStatus, Channel, IncomingNumber
+from router.engine.answers import RoutingAnswer, StatusAccepted
+from router.engine.events import CallEvent, MessageEvent, ReferEvent, StatusEvent, UssdEvent
+from router.errors import Conflict, NotFound, Unavailable
+from router.metrics import Metrics
+from router.organizations import OrganizationDirectory
+from router.rcml import RcmlFetcher, RcmlTarget
+from router.resolver import Outcome as Found
+from router.resolver import Query, Resolution, Resolver
+from router.routing import Decision, Outcome, decide
+from router.store.callbacks import CallbackStore
+from router.store.calls import CallStore
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Inbound:
+    """What differs between routing a call, a USSD session and a message."""
+
+    kind: str  # call | ussd | message (the metrics label)
+    sid: str
+    query: Query
+    fetch_rcml: bool
+    params: Callable[[IncomingNumber], dict[str, str]]
+    previous: Callable[[], Awaitable[RoutingAnswer | None]]
+    record: Callable[[IncomingNumber, RoutingAnswer], Awaitable[RoutingAnswer]]
+
+
+class CallRouting:
+    """Routes inbound events and accepts status reports."""
+
+    def __init__(
+        self,
+        *,
+        calls: CallStore,
+        callbacks: CallbackStore,
+        resolver: Resolver,
+        fetcher: RcmlFetcher,
+        organizations: OrganizationDirectory,
+        metrics: Metrics,
+    ) -> None:
+        self._calls = calls
+        self._callbacks = callbacks
+        self._resolver = resolver
+        self._fetcher = fetcher
+        self._organizations = organizations
+        self._metrics = metrics
+
+    async def route_call(self, event: CallEvent | UssdEvent) -> RoutingAnswer:
+        """Route an inbound call (or USSD session, by its Ussd fields)."""
+        channel = Channel.USSD if isinstance(event, UssdEvent) else Channel.VOICE
+        destination, source = await self._organizations.resolve(event.organizations)
+
+        def params(number: IncomingNumber) -> dict[str, str]:
+            return rcml_params.voice_params(
+                call_sid=event.call_sid,
+                account_sid=number.account_sid,
+                from_=event.from_number,
+                to=event.to,
+                api_version=number.api_version,
+                caller_name=event.caller_name,
+                forwarded_from=event.forwarded_from,
+                sip_headers=event.sip_headers,
+            )
+
+        def record(number: IncomingNumber, answer: RoutingAnswer) -> Awaitable[RoutingAnswer]:
+            return self._calls.record_call(_call(event, number), answer)
+
+        inbound = _Inbound(
+            "ussd" if channel is Channel.USSD else "call",
+            event.call_sid,
+            Query(event.to, channel, destination, source),
+            event.fetch_rcml,
+            params,
+            lambda: self._calls.get_call_answer(event.call_sid),
+            record,
+        )
+        return await self._route(inbound)
+
+    async def route_message(self, event: MessageEvent) -> RoutingAnswer:
+        """Route an inbound SMS; a repeated sms_sid gets its first answer."""
+        destination, source = await self._organizations.resolve(event.organizations)
+
+        def params(number: IncomingNumber) -> dict[str, str]:
+            return rcml_params.sms_params(
+                sms_sid=event.sms_sid,
+                account_sid=number.account_sid,
+                from_=event.from_number,
+                to=event.to,
+                body=event.body,
+                api_version=number.api_version,
+            )
+
+        def record(number: IncomingNumber, answer: RoutingAnswer) -> Awaitable[RoutingAnswer]:
+            return self._calls.record_message(
+                event.sms_sid, number, event.from_number, event.to, event.body, answer
+            )
+
+        inbound = _Inbound(
+            "message",
+            event.sms_sid,
+            Query(event.to, Channel.SMS, destination, source),
+            event.fetch_rcml,
+            params,
+            lambda: self._calls.get_message_answer(event.sms_sid),
+            record,
+        )
+        return await self._route(inbound)
+
+    async def _route(self, event: _Inbound) -> RoutingAnswer:
+        """Resolve, decide, fetch the RCML and record: the same steps for every channel."""
+        # A repeat must not fetch the RCML again; without a fetch, recording finds the first
+        # answer by itself, saving a round trip.
+        if event.fetch_rcml and (previous := await _previous(event.previous())):
+            return previous
+        decision = decide(await self._resolve(event.query), event.query.channel)
+        if decision.outcome is not Outcome.ROUTED:
+            return self._counted(event.kind, RoutingAnswer.of(event.sid, decision))
+        number = _number(decision)
+        answer = await self._fetch(event.sid, decision, event.params(number), event.fetch_rcml)
+        if not answer.routed:
+            return self._counted(event.kind, answer)
+        return self._counted(event.kind, await _recorded(event.record(number, answer), answer))
+
+    async def route_refer(self, event: ReferEvent) -> RoutingAnswer:
+        """Route a transfer of a call in progress by its number's Refer settings."""
+        call = await self._calls.get_call(event.call_sid)
+        if call is None:
+            raise NotFound(f"Call {event.call_sid} was not found.", param="CallSid")
+        if call.status is not CallStatus.IN_PROGRESS:
+            raise Conflict(
+                f"Call {call.sid} is {call.status.value}; only a call in progress can be"
+                " transferred.",
+                param="CallSid",
+            )
+        number = await self._calls.get_number(call.number_sid)
+        resolution = (
+            Resolution(Found.MATCHED, number, "call", call.to_number, None)
+            if number
+            else Resolution(Found.NOT_FOUND)
+        )
+        decision = decide(resolution, Channel.REFER)
+        if decision.outcome is not Outcome.ROUTED:
+            return self._counted("refer", RoutingAnswer.of(call.sid, decision))
+        params = _refer_params(call, event, _number(decision).api_version)
+        answer = await self._fetch(call.sid, decision, params, event.fetch_rcml)
+        return self._counted("refer", answer)
+
+    async def report_call_status(
+        self, event: StatusEvent, *, now: datetime | None = None
+    ) -> StatusAccepted:
+        """Record a call's new status and queue its status callback, durably."""
+        accepted = await self._callbacks.accept_status(
+            event.call_sid, event.status, _status_details(event), now=now or datetime.now(UTC)
+        )
+        return StatusAccepted(event.call_sid, event.status, duplicate=not accepted)
+
+    async def _resolve(self, query: Query) -> Resolution:
+        started = time.perf_counter()
+        resolution = await self._resolver.resolve(query)
+        self._metrics.resolve_seconds.observe(time.perf_counter() - started)
+        return resolution
+
+    async def _fetch(
+        self, sid: str, decision: Decision, params: Mapping[str, str], fetch_rcml: bool
+    ) -> RoutingAnswer:
+        """The routed answer with its RCML (unless not asked for), or rcml_unavailable."""
+        if not fetch_rcml:
+            return RoutingAnswer.of(sid, decision)
+        target = decision.target
+        assert target is not None
+        outcome = await self._fetcher.fetch(
+            RcmlTarget(
+                target.url, target.method, target.fallback_url, target.fallback_method or "POST"
+            ),
+            params,
+            _number(decision).account_signing_key,
+        )
+        self._metrics.rcml_fetches.labels(outcome.source or "failed").inc()
+        if outcome.document is None:
+            return RoutingAnswer.of(sid, decision, outcome=Outcome.RCML_UNAVAILABLE)
+        return RoutingAnswer.of(sid, decision, rcml=outcome.document, rcml_source=outcome.source)
+
+    def _counted(self, kind: str, answer: RoutingAnswer) -> RoutingAnswer:
+        stage = answer.match.how if answer.match else "none"
+        self._metrics.decisions.labels(kind, answer.outcome.value, stage).inc()
+        return answer
+
+
+def _call(event: CallEvent | UssdEvent, number: IncomingNumber) -> Call:
+    now = datetime.now(UTC)
+    return Call(
+        sid=event.call_sid,
+        number_sid=number.sid,
+        account_sid=number.account_sid,
+        organization_sid=number.organization_sid,
+        from_number=event.from_number,
+        to_number=event.to,
+        status=CallStatus.RINGING,
+        caller_name=event.caller_name,
+        forwarded_from=event.forwarded_from,
+        sip_headers=dict(event.sip_headers),
+        date_created=now,
+        date_updated=now,
+    )
+
+
+def _refer_params(call: Call, event: ReferEvent, api_version: str) -> dict[str, str]:
+    return rcml_params.refer_params(
+        call_sid=call.sid,
+        account_sid=call.account_sid,
+        from_=call.from_number,
+        to=call.to_number,
+        refer_target=event.refer_target,
+        transferor=event.transferor,
+        transferee=event.transferee,
+        api_version=api_version,
+        call_status=CallStatus.IN_PROGRESS.value,
+        caller_name=call.caller_name,
+        forwarded_from=call.forwarded_from,
+        sip_headers=call.sip_headers,
+    )
+
+
+def _status_details(event: StatusEvent) -> dict[str, str]:
+    """The optional fields a status report gave, by the callback parameter they become."""
+    given = {
+        "OutboundCallSid": event.outbound_call_sid,
+        "ForwardedFrom": event.forwarded_from,
+        "CallDuration": None if event.call_duration is None else str(event.call_duration),
+        "ReferTarget": event.refer_target,
+        "Transferor": event.transferor,
+        "Transferee": event.transferee,
+    }
+    return {name: value for name, value in given.items() if value}
+
+
+def _number(decision: Decision) -> IncomingNumber:
+    number = decision.resolution.number
+    assert number is not None
+    return number
+
+
+async def _previous(lookup: Awaitable[RoutingAnswer | None]) -> RoutingAnswer | None:
+    """The first answer to this sid, if any; unknown while the database is down."""
+    try:
+        return await lookup
+    except Unavailable:
+        return None
+
+
+async def _recorded(record: Awaitable[RoutingAnswer], answer: RoutingAnswer) -> RoutingAnswer:
+    """The stored answer; while the database is down, routing keeps answering from
+    memory (SPEC 8) and the event goes unrecorded."""
+    try:
+        return await record
+    except Unavailable:
+        log.warning("event_not_recorded", sid=answer.sid)
+        return answer

@@ -1,0 +1,120 @@
+"""Provisioning of numbers and patterns (SPEC 2.1): every write is visible to this
+instance's resolver at once (the others hear of it by NOTIFY)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from router.domain import (
+    Account,
+    IncomingNumber,
+    NumberFilter,
+    NumberRequest,
+    Organization,
+    Page,
+    PageRequest,
+    is_sid,
+)
+from router.engine.accounts import Accounts, require_super_admin
+from router.errors import Invalid, NotFound
+from router.resolver import Resolver
+from router.store.accounts import AccountStore
+from router.store.numbers import NumberStore
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """Numbers of an account tree moved to another organization."""
+
+    account_sid: str
+    organization_sid: str
+    migrated: int
+
+
+class Numbers:
+    """Provisioned numbers, scoped by account."""
+
+    def __init__(
+        self, store: NumberStore, accounts: Accounts, directory: AccountStore, resolver: Resolver
+    ) -> None:
+        self._store = store
+        self._accounts = accounts
+        self._directory = directory
+        self._resolver = resolver
+
+    async def list(self, filters: NumberFilter, page: PageRequest) -> Page:
+        return await self._store.list(filters, page)
+
+    async def get(self, account: Account, sid: str) -> IncomingNumber:
+        number = await self._store.get(account.sid, sid)
+        if number is None:
+            raise NotFound(f"Phone number {sid} was not found.", param="Sid")
+        return number
+
+    async def provision(self, account: Account, request: NumberRequest) -> IncomingNumber:
+        """Claim an inventory number (or take a SIP number or pattern) for the account."""
+        owners = await self._accounts.ancestors(account.sid)
+        number = await self._store.provision(account.sid, account.organization_sid, owners, request)
+        self._forget(number.organization_sid, number.phone_number)
+        return number
+
+    async def update(
+        self,
+        caller: Account,
+        account: Account,
+        sid: str,
+        changes: Mapping[str, object],
+        *,
+        new_account_sid: str | None = None,
+    ) -> IncomingNumber:
+        """Change the number's settings; a new account (the caller may act on) takes it."""
+        new_owner = None
+        if new_account_sid and new_account_sid != account.sid:
+            target = await self._accounts.authorize(caller, new_account_sid)
+            owners = await self._accounts.ancestors(target.sid)
+            new_owner = (target.sid, target.organization_sid, owners)
+        number = await self._store.update(account.sid, sid, changes, new_owner=new_owner)
+        self._forget(number.organization_sid, number.phone_number)
+        return number
+
+    async def release(self, account: Account, sid: str) -> None:
+        """Delete the number; an inventory number becomes free again."""
+        organization_sid, phone_number = await self._store.delete(account.sid, sid)
+        self._forget(organization_sid, phone_number)
+
+    async def migrate(self, caller: Account, account_sid: str, organization_sid: str) -> Migration:
+        """SPEC 2.1's checks, in order, then one transaction: every number of the
+        account tree moves to the organization."""
+        require_super_admin(caller)
+        target = await self._accounts.get(account_sid)
+        if target is None:
+            raise NotFound(
+                f"Unknown AccountSid: no account {account_sid} exists.", param="AccountSid"
+            )
+        if target.parent_sid is None:
+            raise Invalid(
+                "Invalid AccountSid: the numbers of a super admin cannot be migrated.",
+                param="AccountSid",
+            )
+        organization = await self._organization(organization_sid)
+        moved = await self._store.migrate(target.sid, organization.sid)
+        return Migration(target.sid, organization.sid, moved)
+
+    async def _organization(self, sid: str) -> Organization:
+        if not is_sid(sid, "OR"):
+            raise Invalid(
+                "Invalid OrganizationSid: must be a 34-character sid starting with OR.",
+                param="OrganizationSid",
+            )
+        organization = await self._directory.get_organization(sid)
+        if organization is None:
+            raise NotFound(
+                f"Unknown OrganizationSid: no organization {sid} exists.",
+                param="OrganizationSid",
+            )
+        return organization
+
+    def _forget(self, organization_sid: str, phone_number: str) -> None:
+        # This instance sees its own write at once; the others when the NOTIFY arrives.
+        self._resolver.invalidate([organization_sid], [phone_number])
