@@ -73,7 +73,14 @@ from benchmarks.fixtures import (
 from router import numbers, patterns
 from router.domain import Channel
 from router.patterns.prefix_index import PrefixIndexMatcher
-from router.resolver import Outcome, Query, Resolution, Resolver, pattern_stage_applies, reachable
+from router.resolver import (
+    Query,
+    Resolution,
+    ResolutionOutcome,
+    Resolver,
+    pattern_stage_applies,
+    reachable,
+)
 from router.store.numbers import NumberStore
 from router.store.postgres import Database
 
@@ -332,7 +339,9 @@ async def exact_stage(
     )
     await concurrently(resolver.resolve, hot[first_hit.count :])
     answers = [await resolver.resolve(q) for q in hot[:100]]
-    assert all(a.outcome is Outcome.MATCHED and a.how == "exact" for a in answers), answers[0]
+    assert all(a.outcome is ResolutionOutcome.MATCHED and a.how == "exact" for a in answers), (
+        answers[0]
+    )
     memo_hit = await repeated(resolver.resolve, hot, size.seconds)
 
     async def exact_cache_only(query: Query) -> Resolution:
@@ -343,7 +352,7 @@ async def exact_stage(
         (resolver.resolve, misses), (reference.resolve, misses), 2 * size.baseline_seconds
     )
     await concurrently(resolver.resolve, misses[first_miss.count :])
-    assert (await resolver.resolve(misses[0])).outcome is Outcome.NOT_FOUND
+    assert (await resolver.resolve(misses[0])).outcome is ResolutionOutcome.NOT_FOUND
     memo_miss = await repeated(resolver.resolve, misses, size.seconds)
 
     label = f"{count:,} numbers"

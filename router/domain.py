@@ -144,6 +144,38 @@ TEXT_FIELDS = ("friendly_name", "api_version")
 SETTABLE_FIELDS = TEXT_FIELDS + URL_FIELDS + METHOD_FIELDS + APPLICATION_FIELDS + FLAG_FIELDS
 
 
+@dataclass(frozen=True, slots=True)
+class ChannelFields:
+    """The fields of a number that route one channel (SPEC 4): its application, else
+    its URL and method, with the fallback URL and method where the channel has one."""
+
+    application_sid: str
+    application_url: str
+    url: str
+    method: str
+    fallback_url: str | None
+    fallback_method: str | None
+
+
+def _channel_fields(prefix: str, *, fallback: bool = True) -> ChannelFields:
+    return ChannelFields(
+        f"{prefix}_application_sid",
+        f"{prefix}_application_url",
+        f"{prefix}_url",
+        f"{prefix}_method",
+        f"{prefix}_fallback_url" if fallback else None,
+        f"{prefix}_fallback_method" if fallback else None,
+    )
+
+
+# The one table of which number fields route which channel.
+CHANNEL_FIELDS: dict[Channel, ChannelFields] = {
+    Channel.VOICE: _channel_fields("voice"),
+    Channel.SMS: _channel_fields("sms"),
+    Channel.USSD: _channel_fields("ussd"),
+    Channel.REFER: _channel_fields("refer", fallback=False),  # a transfer has no fallback
+}
+
 # Which kind of application each application field accepts.
 APPLICATION_KINDS: dict[str, frozenset[ApplicationKind]] = {
     "voice_application_sid": frozenset({ApplicationKind.VOICE}),

@@ -8,6 +8,7 @@ from collections.abc import Collection, Mapping
 from router.domain import (
     APPLICATION_FIELDS,
     APPLICATION_KINDS,
+    CHANNEL_FIELDS,
     SETTABLE_FIELDS,
     ApplicationKind,
     IncomingNumber,
@@ -54,13 +55,13 @@ def merged_settings(current: IncomingNumber, changes: Mapping[str, object]) -> d
 
 def check_fallbacks(settings: Mapping[str, object]) -> None:
     """A fallback URL needs a primary URL or an application to fall back from."""
-    pairs = (
-        ("voice_fallback_url", "voice_url", "voice_application_sid"),
-        ("sms_fallback_url", "sms_url", "sms_application_sid"),
-        ("ussd_fallback_url", "ussd_url", "ussd_application_sid"),
-    )
-    for fallback, primary, application in pairs:
-        if settings.get(fallback) and not (settings.get(primary) or settings.get(application)):
+    for fields in CHANNEL_FIELDS.values():
+        fallback, primary, application = fields.fallback_url, fields.url, fields.application_sid
+        if (
+            fallback
+            and settings.get(fallback)
+            and not (settings.get(primary) or settings.get(application))
+        ):
             raise Invalid(
                 f"Invalid {parameter_name(fallback)}: a fallback URL needs"
                 f" {parameter_name(primary)} or {parameter_name(application)}.",

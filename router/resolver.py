@@ -55,14 +55,14 @@ class NumberSource(Protocol):
     async def pattern_version(self, organization_sid: str) -> str: ...
 
 
-class Outcome(enum.StrEnum):
+class ResolutionOutcome(enum.StrEnum):
     MATCHED = "matched"
     NOT_FOUND = "not_found"
     FORBIDDEN = "forbidden"
 
 
 @dataclass(frozen=True, slots=True)
-class TraceStep:
+class ExactStep:
     """One spelling of the exact stage in a dry run, and what it gave."""
 
     spelling: str
@@ -86,7 +86,7 @@ class Trace:
     """What a dry run shows of a resolution."""
 
     spellings: tuple[str, ...]
-    exact: tuple[TraceStep, ...]
+    exact: tuple[ExactStep, ...]
     pattern: PatternTrace
 
 
@@ -94,7 +94,7 @@ class Trace:
 class Resolution:
     """The outcome of resolving one dialed string."""
 
-    outcome: Outcome
+    outcome: ResolutionOutcome
     number: IncomingNumber | None = None
     how: str | None = None  # exact | pattern
     spelling: str | None = None
@@ -209,21 +209,21 @@ class Resolver:
 
     async def _resolve(self, query: Query, trace: bool, full_trace: bool) -> Resolution:
         spellings = numbers.spellings(query.to, self._region)
-        steps: list[TraceStep] | None = [] if trace else None
+        steps: list[ExactStep] | None = [] if trace else None
         candidates = await self._exact_candidates(spellings)
         removed = False
         for spelling, found in zip(spellings, candidates, strict=True):
             for number in found:
                 if reachable(number, query.destination, query.source):
-                    _record(steps, TraceStep(spelling, "hit", number.sid))
+                    _record(steps, ExactStep(spelling, "hit", number.sid))
                     skipped = PatternTrace(skipped="the exact stage found the number")
                     return _matched(
                         number, "exact", spelling, None, _trace(spellings, steps, skipped)
                     )
                 removed = True
-                _record(steps, TraceStep(spelling, "other_organization", number.sid))
+                _record(steps, ExactStep(spelling, "other_organization", number.sid))
             if not found:
-                _record(steps, TraceStep(spelling, "miss"))
+                _record(steps, ExactStep(spelling, "miss"))
         pattern_trace = PatternTrace(skipped=_why_no_pattern_stage(query))
         if pattern_trace.skipped is None:
             assert query.destination is not None
@@ -240,7 +240,7 @@ class Resolver:
                     number.phone_number,
                     _trace(spellings, steps, pattern_trace),
                 )
-        outcome = Outcome.FORBIDDEN if removed else Outcome.NOT_FOUND
+        outcome = ResolutionOutcome.FORBIDDEN if removed else ResolutionOutcome.NOT_FOUND
         return Resolution(outcome, trace=_trace(spellings, steps, pattern_trace))
 
     async def _exact_candidates(self, spellings: Sequence[str]) -> list[tuple[IncomingNumber, ...]]:
@@ -396,7 +396,7 @@ class Resolver:
             org.stale = True
 
 
-def _record(steps: list[TraceStep] | None, step: TraceStep) -> None:
+def _record(steps: list[ExactStep] | None, step: ExactStep) -> None:
     if steps is not None:
         steps.append(step)
 
@@ -421,7 +421,7 @@ def _pattern_trace(matcher: Matcher, spellings: Sequence[str], full: bool) -> Pa
 
 
 def _trace(
-    spellings: Sequence[str], steps: list[TraceStep] | None, pattern: PatternTrace
+    spellings: Sequence[str], steps: list[ExactStep] | None, pattern: PatternTrace
 ) -> Trace | None:
     return None if steps is None else Trace(tuple(spellings), tuple(steps), pattern)
 
@@ -433,7 +433,7 @@ def _matched(
     pattern: str | None,
     trace: Trace | None,
 ) -> Resolution:
-    return Resolution(Outcome.MATCHED, number, how, spelling, pattern, trace)
+    return Resolution(ResolutionOutcome.MATCHED, number, how, spelling, pattern, trace)
 
 
 def apply_change_notice(resolver: Resolver, payload: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from router.domain import CallStatus, Channel, IncomingNumber
 from router.resolver import Resolution, Trace
-from router.routing import Decision, Outcome, Target
+from router.routing import Outcome, RoutingDecision, Target
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +58,7 @@ class RoutingAnswer:
     def of(
         cls,
         sid: str,
-        decision: Decision,
+        decision: RoutingDecision,
         *,
         outcome: Outcome | None = None,
         rcml: str | None = None,

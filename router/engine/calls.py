@@ -22,11 +22,11 @@ from router.errors import Conflict, NotFound, Unavailable
 from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
 from router.rcml import RcmlFetcher, RcmlTarget
-from router.resolver import Outcome as Found
-from router.resolver import Query, Resolution, Resolver
-from router.routing import Decision, Outcome, decide
+from router.resolver import Query, Resolution, ResolutionOutcome, Resolver
+from router.routing import Outcome, RoutingDecision, decide
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
+from router.webhooks.payloads import status_details
 
 log = structlog.get_logger(__name__)
 
@@ -153,9 +153,9 @@ class CallRouting:
             )
         number = await self._calls.get_number(call.number_sid)
         resolution = (
-            Resolution(Found.MATCHED, number, "call", call.to_number, None)
+            Resolution(ResolutionOutcome.MATCHED, number, "call", call.to_number, None)
             if number
-            else Resolution(Found.NOT_FOUND)
+            else Resolution(ResolutionOutcome.NOT_FOUND)
         )
         decision = decide(resolution, Channel.REFER)
         if decision.outcome is not Outcome.ROUTED:
@@ -180,7 +180,7 @@ class CallRouting:
         return resolution
 
     async def _fetch(
-        self, sid: str, decision: Decision, params: Mapping[str, str], fetch_rcml: bool
+        self, sid: str, decision: RoutingDecision, params: Mapping[str, str], fetch_rcml: bool
     ) -> RoutingAnswer:
         """The routed answer with its RCML (unless not asked for), or rcml_unavailable."""
         if not fetch_rcml:
@@ -241,19 +241,17 @@ def _refer_params(call: Call, event: ReferEvent, api_version: str) -> dict[str, 
 
 
 def _status_details(event: StatusEvent) -> dict[str, str]:
-    """The optional fields a status report gave, by the callback parameter they become."""
-    given = {
-        "OutboundCallSid": event.outbound_call_sid,
-        "ForwardedFrom": event.forwarded_from,
-        "CallDuration": None if event.call_duration is None else str(event.call_duration),
-        "ReferTarget": event.refer_target,
-        "Transferor": event.transferor,
-        "Transferee": event.transferee,
-    }
-    return {name: value for name, value in given.items() if value}
+    return status_details(
+        outbound_call_sid=event.outbound_call_sid,
+        forwarded_from=event.forwarded_from,
+        call_duration=event.call_duration,
+        refer_target=event.refer_target,
+        transferor=event.transferor,
+        transferee=event.transferee,
+    )
 
 
-def _number(decision: Decision) -> IncomingNumber:
+def _number(decision: RoutingDecision) -> IncomingNumber:
     number = decision.resolution.number
     assert number is not None
     return number

@@ -9,13 +9,13 @@ from typing import Any
 
 import asyncpg
 
-from router.callbacks import TERMINAL, CallbackSettings, callback_request
 from router.domain import AttemptRecord as AttemptRecord  # re-exported: the dispatcher's
 from router.domain import CallStatus, StatusCallback, new_sid
 from router.errors import Conflict, NotFound
 from router.store import rows
 from router.store.batching import Batcher
 from router.store.postgres import Database, sql
+from router.webhooks.payloads import TERMINAL, CallbackSettings, callback_request
 
 RESPONSE_BODY_LIMIT = 2048
 

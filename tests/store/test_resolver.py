@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 
 from router import numbers, patterns
 from router.domain import Channel, IncomingNumber, NumberRequest, new_sid
-from router.resolver import Outcome, Query, Resolution, Resolver
+from router.resolver import Query, Resolution, ResolutionOutcome, Resolver
 from router.store.numbers import NumberStore
 from router.store.postgres import Database
 from tests.conftest import MakeAccount, MakeOrg, Tenant
@@ -98,7 +98,7 @@ async def test_seed_first_table_dialing_16508251255(
     for phone_number in stored:
         await provision(tenant, phone_number)
     found = await voice(db, "16508251255", tenant.account.organization_sid)
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
     assert found.number.phone_number == winner
     assert found.how == how
@@ -149,11 +149,11 @@ async def test_seed_regex_sample_catches_exactly_its_numbers(
     org = tenant.account.organization_sid
     for dialed in hits:
         found = await voice(db, dialed, org)
-        assert found.outcome is Outcome.MATCHED, dialed
+        assert found.outcome is ResolutionOutcome.MATCHED, dialed
         assert found.number is not None
         assert (found.number.sid, found.how, found.pattern) == (number.sid, "pattern", pattern)
     for dialed in misses:
-        assert (await voice(db, dialed, org)).outcome is Outcome.NOT_FOUND, dialed
+        assert (await voice(db, dialed, org)).outcome is ResolutionOutcome.NOT_FOUND, dialed
 
 
 async def test_pattern_stage_ignores_dialed_strings_with_other_characters(
@@ -162,8 +162,8 @@ async def test_pattern_stage_ignores_dialed_strings_with_other_characters(
     """`^*77...33#$` matches `*77abc33#` as a regex, but letters never reach the pattern stage."""
     await provision(tenant, "^*77...33#$")
     org = tenant.account.organization_sid
-    assert (await voice(db, "*77abc33#", org)).outcome is Outcome.NOT_FOUND
-    assert (await voice(db, "*7712333#", org)).outcome is Outcome.MATCHED
+    assert (await voice(db, "*77abc33#", org)).outcome is ResolutionOutcome.NOT_FOUND
+    assert (await voice(db, "*7712333#", org)).outcome is ResolutionOutcome.MATCHED
 
 
 # --- spellings ---------------------------------------------------------------------------
@@ -184,7 +184,7 @@ async def test_inventory_did_is_found_under_every_spelling(
     number = await provision(tenant, "+16505551234", pure_sip=False)
     destination = tenant.account.organization_sid if with_destination else None
     found = await voice(db, dialed, destination)
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
     assert (found.number.sid, found.how, found.spelling) == (number.sid, "exact", "+16505551234")
 
@@ -196,7 +196,7 @@ async def test_sip_number_without_plus_is_found_when_dialed_with_plus(
     number = await provision(tenant, "16505551234")
     assert numbers.spellings("+16505551234", "US") == ("+16505551234", "16505551234")
     found = await voice(db, "+16505551234", tenant.account.organization_sid)
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
     assert (found.number.sid, found.how, found.spelling) == (number.sid, "exact", "16505551234")
 
@@ -213,7 +213,7 @@ async def test_star_and_hash_numbers_have_no_e164_spelling(
     for dialed in ("*16505551234", "16505551234#", "#6505551234"):
         assert numbers.spellings(dialed, "US") == (dialed,)
         found = await voice(db, dialed, None)
-        assert found.outcome is Outcome.NOT_FOUND, dialed
+        assert found.outcome is ResolutionOutcome.NOT_FOUND, dialed
 
 
 async def test_star_hash_sip_number_is_an_exact_hit_and_a_pattern_of_itself(
@@ -225,11 +225,11 @@ async def test_star_hash_sip_number_is_an_exact_hit_and_a_pattern_of_itself(
     assert patterns.is_pattern("*123#")
     org = tenant.account.organization_sid
     found = await voice(db, "*123#", org)
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
     assert (found.number.sid, found.how, found.spelling) == (number.sid, "exact", "*123#")
     for other in ("*1234#", "123#", "*123", "+*123#", "**123#"):
-        assert (await voice(db, other, org)).outcome is Outcome.NOT_FOUND, other
+        assert (await voice(db, other, org)).outcome is ResolutionOutcome.NOT_FOUND, other
 
 
 # --- organizations -----------------------------------------------------------------------
@@ -245,7 +245,7 @@ async def test_same_sip_number_in_two_organizations_reaches_each_its_own(
     in_second = await provision(second, "1000")
     for owner, number in ((first, in_first), (second, in_second)):
         found = await voice(db, "1000", owner.account.organization_sid)
-        assert found.outcome is Outcome.MATCHED
+        assert found.outcome is ResolutionOutcome.MATCHED
         assert found.number is not None
         assert found.number.sid == number.sid
 
@@ -257,8 +257,8 @@ async def test_sip_number_of_another_organization_is_forbidden_and_unknown_is_no
     owner = await make_account(admin, organization=await make_org())
     other = await make_org()
     await provision(owner, "1000")
-    assert (await voice(db, "1000", other.sid)).outcome is Outcome.FORBIDDEN
-    assert (await voice(db, "2000", other.sid)).outcome is Outcome.NOT_FOUND
+    assert (await voice(db, "1000", other.sid)).outcome is ResolutionOutcome.FORBIDDEN
+    assert (await voice(db, "2000", other.sid)).outcome is ResolutionOutcome.NOT_FOUND
 
 
 async def test_source_organization_reaches_inventory_dids_but_not_sip_numbers(
@@ -278,13 +278,13 @@ async def test_source_organization_reaches_inventory_dids_but_not_sip_numbers(
     await provision(owner, "1000")
     await provision(owner, "51.*")
     found = await voice(db, "+15105550100", org, source.sid)
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
     assert found.number.sid == did.sid
-    assert (await voice(db, "1000", org, source.sid)).outcome is Outcome.FORBIDDEN
+    assert (await voice(db, "1000", org, source.sid)).outcome is ResolutionOutcome.FORBIDDEN
     # Nor does the pattern stage run for a caller from another organization.
-    assert (await voice(db, "5100", org, source.sid)).outcome is Outcome.NOT_FOUND
-    assert (await voice(db, "5100", org, org)).outcome is Outcome.MATCHED
+    assert (await voice(db, "5100", org, source.sid)).outcome is ResolutionOutcome.NOT_FOUND
+    assert (await voice(db, "5100", org, org)).outcome is ResolutionOutcome.MATCHED
 
 
 async def test_without_destination_only_inventory_dids_are_reachable(
@@ -298,9 +298,9 @@ async def test_without_destination_only_inventory_dids_are_reachable(
     await provision(tenant, "+15105550100", pure_sip=False)
     await provision(tenant, "1000")
     await provision(tenant, "*")
-    assert (await voice(db, "+15105550100", None)).outcome is Outcome.MATCHED
-    assert (await voice(db, "1000", None)).outcome is Outcome.FORBIDDEN
-    assert (await voice(db, "2000", None)).outcome is Outcome.NOT_FOUND
+    assert (await voice(db, "+15105550100", None)).outcome is ResolutionOutcome.MATCHED
+    assert (await voice(db, "1000", None)).outcome is ResolutionOutcome.FORBIDDEN
+    assert (await voice(db, "2000", None)).outcome is ResolutionOutcome.NOT_FOUND
 
 
 async def test_inventory_did_of_another_destination_organization_is_forbidden(
@@ -316,7 +316,7 @@ async def test_inventory_did_of_another_destination_organization_is_forbidden(
     other = await make_org()
     await add_inventory("+15105550100")
     await provision(owner, "+15105550100", pure_sip=False)
-    assert (await voice(db, "+15105550100", other.sid)).outcome is Outcome.FORBIDDEN
+    assert (await voice(db, "+15105550100", other.sid)).outcome is ResolutionOutcome.FORBIDDEN
 
 
 # --- channels ----------------------------------------------------------------------------
@@ -325,13 +325,13 @@ async def test_inventory_did_of_another_destination_organization_is_forbidden(
 @pytest.mark.parametrize(
     ("channel", "outcome"),
     [
-        (Channel.VOICE, Outcome.MATCHED),
-        (Channel.REFER, Outcome.MATCHED),
-        (Channel.SMS, Outcome.NOT_FOUND),
+        (Channel.VOICE, ResolutionOutcome.MATCHED),
+        (Channel.REFER, ResolutionOutcome.MATCHED),
+        (Channel.SMS, ResolutionOutcome.NOT_FOUND),
     ],
 )
 async def test_sms_never_matches_a_pattern_not_even_the_catch_all(
-    db: Database, tenant: Tenant, provision: Provision, channel: Channel, outcome: Outcome
+    db: Database, tenant: Tenant, provision: Provision, channel: Channel, outcome: ResolutionOutcome
 ) -> None:
     """The catch-all `*` and `16.*` catch voice and refer, never SMS."""
     await provision(tenant, "*")
@@ -340,7 +340,7 @@ async def test_sms_never_matches_a_pattern_not_even_the_catch_all(
     for dialed in ("16508251255", "5551234"):
         found = await resolver(db).resolve(Query(dialed, channel, org, None))
         assert found.outcome is outcome, dialed
-        if outcome is Outcome.MATCHED:
+        if outcome is ResolutionOutcome.MATCHED:
             assert found.how == "pattern"
 
 
@@ -353,7 +353,7 @@ async def test_sms_still_finds_an_exact_number(
     found = await resolver(db).resolve(
         Query("16508251255", Channel.SMS, tenant.account.organization_sid, None)
     )
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
     assert (found.number.sid, found.how) == (number.sid, "exact")
 
@@ -411,7 +411,7 @@ async def test_invalid_stored_pattern_is_skipped_and_logged(
     good = await provision(tenant, "1.*")
     with capture_logs() as logs:
         found = await voice(db, "12345", tenant.account.organization_sid)
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
     assert (found.number.sid, found.pattern) == (good.sid, "1.*")
     invalid = [e for e in logs if e["event"] == "pattern_invalid"]
@@ -435,14 +435,16 @@ async def test_catastrophic_pattern_times_out_as_no_match_and_is_logged(
         started = time.monotonic()
         found = await voice(db, "1" * 40, tenant.account.organization_sid)
         elapsed = time.monotonic() - started
-    assert found.outcome is Outcome.NOT_FOUND
+    assert found.outcome is ResolutionOutcome.NOT_FOUND
     timeouts = [e for e in logs if e["event"] == "pattern_timeout"]
     assert timeouts
     assert timeouts[0]["pattern"] == CATASTROPHIC
     assert timeouts[0]["timeout_s"] == patterns.DEFAULT_MATCH_TIMEOUT_S
     assert elapsed < 1.0
     # It still works as a pattern on the numbers it can answer.
-    assert (await voice(db, "111#", tenant.account.organization_sid)).outcome is Outcome.MATCHED
+    assert (
+        await voice(db, "111#", tenant.account.organization_sid)
+    ).outcome is ResolutionOutcome.MATCHED
 
 
 async def test_timed_out_pattern_lets_the_next_pattern_win(
@@ -453,7 +455,7 @@ async def test_timed_out_pattern_lets_the_next_pattern_win(
     fallback = await provision(tenant, "1.*")
     with capture_logs():
         found = await voice(db, "1" * 40, tenant.account.organization_sid)
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
     assert found.number.sid == fallback.sid
 
@@ -480,9 +482,9 @@ async def test_catastrophic_pattern_does_not_stall_other_resolutions(
         total = time.monotonic() - started
     assert total < 2.0
     for resolution, _ in results[: len(slow)]:
-        assert resolution.outcome is Outcome.NOT_FOUND
+        assert resolution.outcome is ResolutionOutcome.NOT_FOUND
     for (resolution, took), to in zip(results[len(slow) :], fast, strict=True):
-        assert resolution.outcome is Outcome.MATCHED, to
+        assert resolution.outcome is ResolutionOutcome.MATCHED, to
         assert resolution.pattern == "9.*"
         assert took < 2.0
 
@@ -504,10 +506,10 @@ async def test_known_numbers_load_every_stored_number_and_rule_out_the_rest(
     assert await resolver.known.load(store.all_phone_numbers)
     org = tenant.account.organization_sid
     found = await resolver.resolve(Query("2468", Channel.VOICE, org, None))
-    assert found.outcome is Outcome.MATCHED
+    assert found.outcome is ResolutionOutcome.MATCHED
     assert not resolver.known.may_exist("13579")
     missed = await resolver.resolve(Query("13579", Channel.VOICE, org, None))
-    assert missed.outcome is Outcome.NOT_FOUND
+    assert missed.outcome is ResolutionOutcome.NOT_FOUND
 
 
 async def test_ttl_refresh_keeps_an_unchanged_matcher_and_rebuilds_a_changed_one(

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from router.callbacks import CallbackRequest, CallbackSettings, callback_request
 from router.domain import Call, CallStatus, IncomingNumber, NumberType
+from router.webhooks.payloads import CallbackRequest, CallbackSettings, callback_request
 
 CALL_SID = "CA" + "c" * 32
 ACCOUNT_SID = "AC" + "a" * 32

@@ -1,4 +1,5 @@
-"""Status callback content (SPEC 6): which request a reported status fires. Pure."""
+"""Status callback payloads (SPEC 6): which request a reported status fires, with
+which parameters. Pure."""
 
 from __future__ import annotations
 
@@ -32,6 +33,28 @@ OPTIONAL_FIELDS = (
     "Transferor",
     "Transferee",
 )
+
+
+def status_details(
+    *,
+    outbound_call_sid: str | None = None,
+    forwarded_from: str | None = None,
+    call_duration: int | None = None,
+    refer_target: str | None = None,
+    transferor: str | None = None,
+    transferee: str | None = None,
+) -> dict[str, str]:
+    """The optional fields a status report gave, by the callback parameter they become
+    (OPTIONAL_FIELDS, in that order); absent and empty ones are left out."""
+    given = {
+        "OutboundCallSid": outbound_call_sid,
+        "ForwardedFrom": forwarded_from,
+        "CallDuration": None if call_duration is None else str(call_duration),
+        "ReferTarget": refer_target,
+        "Transferor": transferor,
+        "Transferee": transferee,
+    }
+    return {name: value for name, value in given.items() if value}
 
 
 @dataclass(frozen=True, slots=True)
