@@ -296,19 +296,6 @@ class Page:
     page_size: int
 
 
-def parameter_name(field_name: str) -> str:
-    """The request parameter that sets a field: voice_url -> VoiceUrl."""
-    return PARAMETER_NAMES.get(field_name) or "".join(
-        part.capitalize() for part in field_name.split("_")
-    )
-
-
-PARAMETER_NAMES = {
-    "status_callback": "StatusCallback",
-    "status_callback_method": "StatusCallbackMethod",
-}
-
-
 class CallStatus(enum.StrEnum):
     RINGING = "ringing"
     IN_PROGRESS = "in-progress"

@@ -2,9 +2,26 @@
 
 Each error knows the offending parameter and builds its own message; only the
 API layer maps error classes to HTTP statuses and Restcomm codes (api/errors).
+
+The core names no wire parameter: where a message speaks of a field it holds a
+`Field`, rendered by its field name for a Python caller (`message`) and by the
+parameter name of the caller's mount over HTTP (`message_for`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A field named in an error message (e.g. voice_fallback_url)."""
+
+    name: str
+
+
+Message = str | Sequence[str | Field]
 
 
 class RouterError(Exception):
@@ -12,12 +29,35 @@ class RouterError(Exception):
 
     code: int = 0
 
-    def __init__(self, message: str, *, param: str | None = None, code: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.param = param
+    def __init__(
+        self,
+        message: Message,
+        *,
+        param: str | Field | None = None,
+        code: int | None = None,
+    ):
+        self.parts: tuple[str | Field, ...] = (
+            (message,) if isinstance(message, str) else tuple(message)
+        )
+        self.field = param.name if isinstance(param, Field) else None
+        self._wire_param = param if isinstance(param, str) else None
+        self.message = self.message_for(_as_is)
+        self.param = self.param_for(_as_is)
+        super().__init__(self.message)
         if code is not None:
             self.code = code
+
+    def message_for(self, name: Callable[[str], str]) -> str:
+        """The message with each field called by `name` (the API: its parameter name)."""
+        return "".join(part if isinstance(part, str) else name(part.name) for part in self.parts)
+
+    def param_for(self, name: Callable[[str], str]) -> str | None:
+        """The offending parameter, a field called by `name`."""
+        return self._wire_param if self.field is None else name(self.field)
+
+
+def _as_is(field: str) -> str:
+    return field
 
 
 class Invalid(RouterError):

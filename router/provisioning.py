@@ -12,9 +12,8 @@ from router.domain import (
     SETTABLE_FIELDS,
     ApplicationKind,
     IncomingNumber,
-    parameter_name,
 )
-from router.errors import Invalid
+from router.errors import Field, Invalid
 
 
 def application_sids(settings: Mapping[str, object]) -> list[str]:
@@ -33,15 +32,22 @@ def check_applications(
         sid = settings.get(field)
         if not sid:
             continue
-        param = parameter_name(field)
+        param = Field(field)
         owner_and_kind = found.get(str(sid))
         if owner_and_kind is None or owner_and_kind[0] not in owners:
-            raise Invalid(f"Invalid {param}: no application {sid} in this account.", param=param)
+            raise Invalid(
+                ("Invalid ", param, f": no application {sid} in this account."), param=param
+            )
         if owner_and_kind[1] not in APPLICATION_KINDS[field]:
             accepted = " or ".join(sorted(APPLICATION_KINDS[field]))
             raise Invalid(
-                f"Invalid {param}: application {sid} is of kind {owner_and_kind[1]},"
-                f" {param} accepts kind {accepted}.",
+                (
+                    "Invalid ",
+                    param,
+                    f": application {sid} is of kind {owner_and_kind[1]}, ",
+                    param,
+                    f" accepts kind {accepted}.",
+                ),
                 param=param,
             )
 
@@ -63,8 +69,15 @@ def check_fallbacks(settings: Mapping[str, object]) -> None:
             and not (settings.get(primary) or settings.get(application))
         ):
             raise Invalid(
-                f"Invalid {parameter_name(fallback)}: a fallback URL needs"
-                f" {parameter_name(primary)} or {parameter_name(application)}.",
-                param=parameter_name(fallback),
+                (
+                    "Invalid ",
+                    Field(fallback),
+                    ": a fallback URL needs ",
+                    Field(primary),
+                    " or ",
+                    Field(application),
+                    ".",
+                ),
+                param=Field(fallback),
                 code=21405,
             )

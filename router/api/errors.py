@@ -13,6 +13,7 @@ from aiohttp import web
 from router import errors
 from router.api.formats import json_response, wants_json, xml_response
 from router.api.mounts import xml_root
+from router.api.parameter_names import parameter_name
 
 log = structlog.get_logger(__name__)
 
@@ -78,7 +79,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except errors.RouterError as error:
         status = STATUS.get(type(error), 400)
-        return error_response(request, status=status, code=error.code, message=error.message)
+        message = error.message_for(parameter_name)
+        return error_response(request, status=status, code=error.code, message=message)
     except web.HTTPException as error:
         if error.status < 400:
             raise

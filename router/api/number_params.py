@@ -187,7 +187,7 @@ def sip_number(value: str) -> str:
         try:
             patterns.validate_pattern(value)
         except Invalid as error:  # SPEC 8: every invalid PhoneNumber is code 21421
-            raise Invalid(error.message, param="PhoneNumber", code=21421) from error
+            raise Invalid(error.parts, param=error.field or "PhoneNumber", code=21421) from error
         return value
     digits = value.removeprefix("+")  # a plain number may be written +digits (SPEC 2.1)
     if not digits.isascii() or not digits.isdigit():

@@ -20,7 +20,7 @@ from typing import Any, Final
 import regex
 import structlog
 
-from router.errors import Invalid
+from router.errors import Field, Invalid
 from router.patterns.syntax import (
     COUNTED_REPEAT,
     LITERAL_ESCAPES,
@@ -59,7 +59,7 @@ DIALED: Final = "0123456789*#+"
 PATTERN_MAX_LENGTH: Final = 256
 DEFAULT_MATCH_TIMEOUT_S: Final = 0.05
 
-_PARAM: Final = "PhoneNumber"
+_FIELD: Final = Field("phone_number")
 _PATTERN_CHARS: Final = frozenset("*#^|.$\\[]()?{}+")
 _PLAIN_NUMBER: Final = re.compile(r"\+[0-9]+")
 # The catch-all matches any spelling; a class rather than `.` so a newline is no exception.
@@ -152,13 +152,13 @@ class CompiledPattern:
 
 
 def compile_pattern(pattern: str) -> CompiledPattern:
-    """Compile dialect text, raising `Invalid` (param PhoneNumber) when it cannot be."""
+    """Compile dialect text, raising `Invalid` (field phone_number) when it cannot be."""
     if not pattern:
-        raise Invalid(f"Invalid {_PARAM}: a pattern cannot be empty.", param=_PARAM)
+        raise Invalid(("Invalid ", _FIELD, ": a pattern cannot be empty."), param=_FIELD)
     if len(pattern) > PATTERN_MAX_LENGTH:
         raise Invalid(
-            f"Invalid {_PARAM}: a pattern holds at most {PATTERN_MAX_LENGTH} characters.",
-            param=_PARAM,
+            ("Invalid ", _FIELD, f": a pattern holds at most {PATTERN_MAX_LENGTH} characters."),
+            param=_FIELD,
         )
     translated, inserted = (_CATCH_ALL_REGEX, []) if pattern == CATCH_ALL else _translate(pattern)
     try:
@@ -180,7 +180,8 @@ def compile_pattern(pattern: str) -> CompiledPattern:
 
 def _does_not_compile(pattern: str, reason: str) -> Invalid:
     return Invalid(
-        f"Invalid {_PARAM}: the pattern {pattern!r} does not compile ({reason}).", param=_PARAM
+        ("Invalid ", _FIELD, f": the pattern {pattern!r} does not compile ({reason})."),
+        param=_FIELD,
     )
 
 

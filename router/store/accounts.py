@@ -18,9 +18,8 @@ from router.domain import (
     Organization,
     Role,
     new_sid,
-    parameter_name,
 )
-from router.errors import Conflict, NotFound
+from router.errors import Conflict, Field, NotFound
 from router.store import rows
 from router.store.postgres import Connection, Database, notify_numbers_changed, sql
 
@@ -219,9 +218,14 @@ async def _notify_users_of(conn: Connection, application: Application) -> None:
             used_as = user["as_" + field.split("_")[0]]
             if used_as and application.kind not in APPLICATION_KINDS[field]:
                 raise Conflict(
-                    f"Application {application.sid} is the {parameter_name(field)} of"
-                    f" {user['phone_number']}; Kind {application.kind} does not fit it.",
-                    param="Kind",
+                    (
+                        f"Application {application.sid} is the ",
+                        Field(field),
+                        f" of {user['phone_number']}; ",
+                        Field("kind"),
+                        f" {application.kind} does not fit it.",
+                    ),
+                    param=Field("kind"),
                 )
     await notify_numbers_changed(
         conn, [r["organization_sid"] for r in users], [r["phone_number"] for r in users]

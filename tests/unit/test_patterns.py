@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from structlog.testing import capture_logs
 
+from router.api.parameter_names import parameter_name
 from router.errors import Invalid
 from router.patterns import (
     CATCH_ALL,
@@ -200,7 +201,8 @@ def test_backslash_eight_sample_does_not_compile() -> None:
     """`7777\\8888` (the seed's typo) is a reference to a missing group: refused, not guessed."""
     with pytest.raises(Invalid) as raised:
         compile_pattern(r"7777\8888")
-    assert raised.value.param == "PhoneNumber"
+    assert raised.value.field == "phone_number"
+    assert raised.value.param_for(parameter_name) == "PhoneNumber"
     assert "invalid group reference" in raised.value.message
 
 
@@ -282,11 +284,14 @@ def test_priority_key_reads_naive_datetimes_as_utc() -> None:
 
 @pytest.mark.parametrize("pattern", ["(12", "1**", "[12", "12)", "+1{2}{3}", "(?P<x>1"])
 def test_a_pattern_that_does_not_compile_is_invalid(pattern: str) -> None:
-    """Compiling refuses the text with Invalid naming PhoneNumber and the regex error."""
+    """Compiling refuses the text with Invalid naming the phone_number field (PhoneNumber
+    over HTTP) and the regex error."""
     with pytest.raises(Invalid) as raised:
         validate_pattern(pattern)
-    assert raised.value.param == "PhoneNumber"
-    assert "PhoneNumber" in raised.value.message
+    assert raised.value.param == "phone_number"
+    assert raised.value.message.startswith("Invalid phone_number: the pattern ")
+    assert raised.value.param_for(parameter_name) == "PhoneNumber"
+    assert raised.value.message_for(parameter_name).startswith("Invalid PhoneNumber: the pattern ")
     assert "does not compile" in raised.value.message
 
 
@@ -302,7 +307,8 @@ def test_an_overlong_pattern_is_invalid() -> None:
     validate_pattern("1" * (PATTERN_MAX_LENGTH - 2) + ".*")
     with pytest.raises(Invalid) as raised:
         validate_pattern("1" * PATTERN_MAX_LENGTH + ".*")
-    assert raised.value.param == "PhoneNumber"
+    assert raised.value.field == "phone_number"
+    assert raised.value.param_for(parameter_name) == "PhoneNumber"
 
 
 def test_an_empty_pattern_is_invalid() -> None:
