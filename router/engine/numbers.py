@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from router import patterns
 from router.domain import (
     Account,
     IncomingNumber,
@@ -18,6 +19,7 @@ from router.domain import (
 )
 from router.engine.accounts import Accounts, require_super_admin
 from router.errors import Invalid, NotFound
+from router.provisioning import check_fallbacks
 from router.resolver import Resolver
 from router.store.accounts import AccountStore
 from router.store.numbers import NumberStore
@@ -54,6 +56,7 @@ class Numbers:
 
     async def provision(self, account: Account, request: NumberRequest) -> IncomingNumber:
         """Claim an inventory number (or take a SIP number or pattern) for the account."""
+        _check(request)
         owners = await self._accounts.ancestors(account.sid)
         number = await self._store.provision(account.sid, account.organization_sid, owners, request)
         self._forget(number.organization_sid, number.phone_number)
@@ -118,3 +121,12 @@ class Numbers:
     def _forget(self, organization_sid: str, phone_number: str) -> None:
         # This instance sees its own write at once; the others when the NOTIFY arrives.
         self._resolver.invalidate([organization_sid], [phone_number])
+
+
+def _check(request: NumberRequest) -> None:
+    """The rules the API applies while parsing, for callers that build the request
+    themselves (embedding programs): a pattern must be one the dialect admits, and a
+    fallback URL needs something to fall back from."""
+    if request.pure_sip and request.phone_number and patterns.is_pattern(request.phone_number):
+        patterns.validate_pattern(request.phone_number)
+    check_fallbacks(request.settings)

@@ -13,7 +13,7 @@ from router.domain import CallStatus, Channel, NumberRequest
 from router.engine.answers import RoutingAnswer
 from router.engine.engine import Engine, Stores
 from router.engine.events import CallEvent, ExplainRequest, MessageEvent, ReferEvent, StatusEvent
-from router.errors import Conflict, Forbidden, NotFound
+from router.errors import Conflict, Forbidden, Invalid, NotFound
 from router.metrics import Metrics
 from router.organizations import OrganizationNames
 from router.outbound import create_client_session
@@ -156,3 +156,19 @@ async def test_explain_keeps_a_tenant_inside_its_organization(
         await engine.explain(
             ExplainRequest("7005", organizations=other, tenant_organization_sid=own)
         )
+
+
+async def test_an_embedder_provisioning_a_bad_pattern_is_refused_by_field(
+    engine: Engine, tenant: Tenant, db: Database
+) -> None:
+    """The engine checks what the API would have: the error names the field, not a wire
+    parameter, and nothing is stored."""
+    bad = NumberRequest("(12", None, True, None, {"voice_url": "http://127.0.0.1:9/v"})
+    with pytest.raises(Invalid, match=r"^Invalid phone_number: the pattern '\(12' does not"):
+        await engine.numbers.provision(tenant.account, bad)
+    orphan = NumberRequest("7100", None, True, None, {"voice_fallback_url": "http://127.0.0.1:9/f"})
+    with pytest.raises(Invalid) as raised:
+        await engine.numbers.provision(tenant.account, orphan)
+    assert raised.value.field == "voice_fallback_url"
+    async with db.connection() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM incoming_numbers") == 0
