@@ -14,14 +14,16 @@ from router.errors import Invalid
 STATUSES = {s.value: s for s in CallStatus}
 
 
-def call_event(body: Mapping[str, Any], *, fetch_rcml: bool) -> CallEvent:
-    """POST /v1/events/calls."""
+def call_event(
+    body: Mapping[str, Any], *, fetch_rcml: bool, kind: type[CallEvent] = CallEvent
+) -> CallEvent:
+    """POST /v1/events/calls (and /v1/events/ussd, kind UssdEvent)."""
     call_sid = event_params.sid(body, "CallSid", "CA", generate=True)
     assert call_sid is not None
     from_ = event_params.text(body, "From", required=True)
     to = event_params.dialed(body, "To")
     assert from_ is not None
-    return CallEvent(
+    return kind(
         from_number=from_,
         to=to,
         call_sid=call_sid,
@@ -35,17 +37,9 @@ def call_event(body: Mapping[str, Any], *, fetch_rcml: bool) -> CallEvent:
 
 def ussd_event(body: Mapping[str, Any], *, fetch_rcml: bool) -> UssdEvent:
     """POST /v1/events/ussd: a call's fields, routed by the Ussd ones."""
-    call = call_event(body, fetch_rcml=fetch_rcml)
-    return UssdEvent(
-        from_number=call.from_number,
-        to=call.to,
-        call_sid=call.call_sid,
-        organizations=call.organizations,
-        caller_name=call.caller_name,
-        forwarded_from=call.forwarded_from,
-        sip_headers=call.sip_headers,
-        fetch_rcml=fetch_rcml,
-    )
+    event = call_event(body, fetch_rcml=fetch_rcml, kind=UssdEvent)
+    assert isinstance(event, UssdEvent)
+    return event
 
 
 def message_event(body: Mapping[str, Any], *, fetch_rcml: bool) -> MessageEvent:

@@ -64,7 +64,7 @@ class CallRouting:
         self._organizations = organizations
         self._metrics = metrics
 
-    async def route_call(self, event: CallEvent | UssdEvent) -> RoutingAnswer:
+    async def route_call(self, event: CallEvent) -> RoutingAnswer:
         """Route an inbound call (or USSD session, by its Ussd fields)."""
         channel = Channel.USSD if isinstance(event, UssdEvent) else Channel.VOICE
         destination, source = await self._organizations.resolve(event.organizations)
@@ -205,7 +205,7 @@ class CallRouting:
         return answer
 
 
-def _call(event: CallEvent | UssdEvent, number: IncomingNumber) -> Call:
+def _call(event: CallEvent, number: IncomingNumber) -> Call:
     now = datetime.now(UTC)
     return Call(
         sid=event.call_sid,

@@ -81,7 +81,8 @@ class Engine:
         self.callbacks = Callbacks(stores.callbacks, stores.calls, self.accounts)
 
     async def route_call(self, event: CallEvent) -> RoutingAnswer:
-        """Route an inbound call; a repeated call_sid gets the answer it got first."""
+        """Route an inbound call (a UssdEvent: by the Ussd fields); a repeated call_sid
+        gets the answer it got first."""
         return await self._routing.route_call(event)
 
     async def route_ussd(self, event: UssdEvent) -> RoutingAnswer:

@@ -39,18 +39,9 @@ class CallEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class UssdEvent:
-    """A USSD pull such as *777#: a session routed by the number's Ussd fields and
-    recorded as a call, so status reports work for it."""
-
-    from_number: str
-    to: str
-    call_sid: str = field(default_factory=_call_sid)
-    organizations: OrganizationNames = NO_ORGANIZATIONS
-    caller_name: str | None = None
-    forwarded_from: str | None = None
-    sip_headers: Mapping[str, str] = field(default_factory=dict)
-    fetch_rcml: bool = True
+class UssdEvent(CallEvent):
+    """A USSD pull such as *777#: a call's fields, routed by the number's Ussd fields
+    and recorded as a call, so status reports work for it."""
 
 
 @dataclass(frozen=True, slots=True)
