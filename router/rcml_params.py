@@ -66,35 +66,16 @@ def sms_params(
 
 
 def refer_params(
+    voice: Mapping[str, str],
     *,
-    call_sid: str,
-    account_sid: str,
-    from_: str,
-    to: str,
     refer_target: str,
     transferor: str | None = None,
     transferee: str | None = None,
-    api_version: str = API_VERSION,
-    caller_name: str | None = None,
-    forwarded_from: str | None = None,
-    sip_headers: Mapping[str, str] | None = None,
-    call_status: str = "ringing",
 ) -> dict[str, str]:
-    """Parameters of a transfer's RCML request: the voice set plus the Refer fields.
-
-    Transferor and Transferee are left out when the gateway did not report them.
-    """
-    params = voice_params(
-        call_sid=call_sid,
-        account_sid=account_sid,
-        from_=from_,
-        to=to,
-        api_version=api_version,
-        caller_name=caller_name,
-        forwarded_from=forwarded_from,
-        sip_headers=sip_headers,
-        call_status=call_status,
-    )
+    """Parameters of a transfer's RCML request: the call's voice set (`voice_params`)
+    plus the Refer fields; Transferor and Transferee are left out when the gateway did
+    not report them."""
+    params = dict(voice)
     params["ReferTarget"] = refer_target
     params.update(_present({"Transferor": transferor, "Transferee": transferee}))
     return params

@@ -224,19 +224,22 @@ def _call(event: CallEvent, number: IncomingNumber) -> Call:
 
 
 def _refer_params(call: Call, event: ReferEvent, api_version: str) -> dict[str, str]:
-    return rcml_params.refer_params(
+    voice = rcml_params.voice_params(
         call_sid=call.sid,
         account_sid=call.account_sid,
         from_=call.from_number,
         to=call.to_number,
-        refer_target=event.refer_target,
-        transferor=event.transferor,
-        transferee=event.transferee,
         api_version=api_version,
-        call_status=CallStatus.IN_PROGRESS.value,
         caller_name=call.caller_name,
         forwarded_from=call.forwarded_from,
         sip_headers=call.sip_headers,
+        call_status=CallStatus.IN_PROGRESS.value,
+    )
+    return rcml_params.refer_params(
+        voice,
+        refer_target=event.refer_target,
+        transferor=event.transferor,
+        transferee=event.transferee,
     )
 
 

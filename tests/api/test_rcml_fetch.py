@@ -519,18 +519,13 @@ def test_sms_params_are_the_message_set() -> None:
 
 
 def test_refer_params_are_the_voice_set_plus_the_refer_fields() -> None:
-    params = refer_params(
-        call_sid="CA1",
-        account_sid="AC1",
-        from_="+1555",
-        to="+1666",
-        refer_target="sip:carol@example.com",
-        transferor="sip:bob@example.com",
-        forwarded_from="+1777",
-    )
     voice = voice_params(
         call_sid="CA1", account_sid="AC1", from_="+1555", to="+1666", forwarded_from="+1777"
     )
+    params = refer_params(
+        voice, refer_target="sip:carol@example.com", transferor="sip:bob@example.com"
+    )
+    assert "Transferee" not in params
     assert params == {
         **voice,
         "ReferTarget": "sip:carol@example.com",
