@@ -8,9 +8,9 @@ got first. Transport-free: the HTTP handlers and embedding programs both call th
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 
@@ -20,7 +20,7 @@ from router.engine.answers import RoutingAnswer, StatusAccepted
 from router.engine.events import CallEvent, MessageEvent, ReferEvent, StatusEvent, UssdEvent
 from router.errors import Conflict, NotFound, Unavailable
 from router.metrics import Metrics
-from router.organizations import OrganizationDirectory
+from router.organizations import OrganizationDirectory, OrganizationNames
 from router.rcml import RcmlFetcher, RcmlTarget
 from router.resolver import Query, Resolution, ResolutionOutcome, Resolver
 from router.routing import Outcome, RoutingDecision, decide
@@ -31,17 +31,86 @@ from router.webhooks.payloads import status_details
 log = structlog.get_logger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
-class _Inbound:
-    """What differs between routing a call, a USSD session and a message."""
+class _Inbound(Protocol):
+    """What differs between routing a call (or USSD session) and a message."""
 
     kind: str  # call | ussd | message (the metrics label)
     sid: str
-    query: Query
+    channel: Channel
     fetch_rcml: bool
-    params: Callable[[IncomingNumber], dict[str, str]]
-    previous: Callable[[], Awaitable[RoutingAnswer | None]]
-    record: Callable[[IncomingNumber, RoutingAnswer], Awaitable[RoutingAnswer]]
+
+    def params(self, number: IncomingNumber) -> dict[str, str]:
+        """The RCML request's parameters (SPEC 5)."""
+
+    async def previous(self) -> RoutingAnswer | None:
+        """The answer this sid was given before, if any."""
+
+    async def record(self, number: IncomingNumber, answer: RoutingAnswer) -> RoutingAnswer:
+        """Record the routed event once; the answer recorded first for its sid."""
+
+
+class _InboundCall:
+    """A call or USSD session: voice parameters, recorded as a call."""
+
+    def __init__(self, event: CallEvent, calls: CallStore) -> None:
+        self.event = event
+        self.channel = Channel.USSD if isinstance(event, UssdEvent) else Channel.VOICE
+        self.kind = "ussd" if self.channel is Channel.USSD else "call"
+        self.sid = event.call_sid
+        self.fetch_rcml = event.fetch_rcml
+        self._calls = calls
+
+    def params(self, number: IncomingNumber) -> dict[str, str]:
+        event = self.event
+        return rcml_params.voice_params(
+            call_sid=event.call_sid,
+            account_sid=number.account_sid,
+            from_=event.from_number,
+            to=event.to,
+            api_version=number.api_version,
+            caller_name=event.caller_name,
+            forwarded_from=event.forwarded_from,
+            sip_headers=event.sip_headers,
+        )
+
+    async def previous(self) -> RoutingAnswer | None:
+        return await self._calls.get_call_answer(self.sid)
+
+    async def record(self, number: IncomingNumber, answer: RoutingAnswer) -> RoutingAnswer:
+        return await self._calls.record_call(_call(self.event, number), answer)
+
+
+class _InboundMessage:
+    """An SMS: message parameters, recorded as a message."""
+
+    kind = "message"
+    channel = Channel.SMS
+
+    def __init__(self, event: MessageEvent, calls: CallStore) -> None:
+        self.event = event
+        self.sid = event.sms_sid
+        self.fetch_rcml = event.fetch_rcml
+        self._calls = calls
+
+    def params(self, number: IncomingNumber) -> dict[str, str]:
+        event = self.event
+        return rcml_params.sms_params(
+            sms_sid=event.sms_sid,
+            account_sid=number.account_sid,
+            from_=event.from_number,
+            to=event.to,
+            body=event.body,
+            api_version=number.api_version,
+        )
+
+    async def previous(self) -> RoutingAnswer | None:
+        return await self._calls.get_message_answer(self.sid)
+
+    async def record(self, number: IncomingNumber, answer: RoutingAnswer) -> RoutingAnswer:
+        event = self.event
+        return await self._calls.record_message(
+            event.sms_sid, number, event.from_number, event.to, event.body, answer
+        )
 
 
 class CallRouting:
@@ -66,72 +135,24 @@ class CallRouting:
 
     async def route_call(self, event: CallEvent) -> RoutingAnswer:
         """Route an inbound call (or USSD session, by its Ussd fields)."""
-        channel = Channel.USSD if isinstance(event, UssdEvent) else Channel.VOICE
-        destination, source = await self._organizations.resolve(event.organizations)
-
-        def params(number: IncomingNumber) -> dict[str, str]:
-            return rcml_params.voice_params(
-                call_sid=event.call_sid,
-                account_sid=number.account_sid,
-                from_=event.from_number,
-                to=event.to,
-                api_version=number.api_version,
-                caller_name=event.caller_name,
-                forwarded_from=event.forwarded_from,
-                sip_headers=event.sip_headers,
-            )
-
-        def record(number: IncomingNumber, answer: RoutingAnswer) -> Awaitable[RoutingAnswer]:
-            return self._calls.record_call(_call(event, number), answer)
-
-        inbound = _Inbound(
-            "ussd" if channel is Channel.USSD else "call",
-            event.call_sid,
-            Query(event.to, channel, destination, source),
-            event.fetch_rcml,
-            params,
-            lambda: self._calls.get_call_answer(event.call_sid),
-            record,
-        )
-        return await self._route(inbound)
+        return await self._route(_InboundCall(event, self._calls), event.to, event.organizations)
 
     async def route_message(self, event: MessageEvent) -> RoutingAnswer:
         """Route an inbound SMS; a repeated sms_sid gets its first answer."""
-        destination, source = await self._organizations.resolve(event.organizations)
+        inbound = _InboundMessage(event, self._calls)
+        return await self._route(inbound, event.to, event.organizations)
 
-        def params(number: IncomingNumber) -> dict[str, str]:
-            return rcml_params.sms_params(
-                sms_sid=event.sms_sid,
-                account_sid=number.account_sid,
-                from_=event.from_number,
-                to=event.to,
-                body=event.body,
-                api_version=number.api_version,
-            )
-
-        def record(number: IncomingNumber, answer: RoutingAnswer) -> Awaitable[RoutingAnswer]:
-            return self._calls.record_message(
-                event.sms_sid, number, event.from_number, event.to, event.body, answer
-            )
-
-        inbound = _Inbound(
-            "message",
-            event.sms_sid,
-            Query(event.to, Channel.SMS, destination, source),
-            event.fetch_rcml,
-            params,
-            lambda: self._calls.get_message_answer(event.sms_sid),
-            record,
-        )
-        return await self._route(inbound)
-
-    async def _route(self, event: _Inbound) -> RoutingAnswer:
+    async def _route(
+        self, event: _Inbound, to: str, organizations: OrganizationNames
+    ) -> RoutingAnswer:
         """Resolve, decide, fetch the RCML and record: the same steps for every channel."""
+        destination, source = await self._organizations.resolve(organizations)
         # A repeat must not fetch the RCML again; without a fetch, recording finds the first
         # answer by itself, saving a round trip.
         if event.fetch_rcml and (previous := await _previous(event.previous())):
             return previous
-        decision = decide(await self._resolve(event.query), event.query.channel)
+        query = Query(to, event.channel, destination, source)
+        decision = decide(await self._resolve(query), event.channel)
         if decision.outcome is not Outcome.ROUTED:
             return self._counted(event.kind, RoutingAnswer.of(event.sid, decision))
         number = _number(decision)
