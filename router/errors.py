@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Self
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,12 @@ class RouterError(Exception):
         if code is not None:
             self.code = code
 
+    @classmethod
+    def of_field(cls, field: str, template: str, *others: str, code: int | None = None) -> Self:
+        """An error about `field`: `{field}` in the template (and `{other}` for each of
+        `others`) stands for that field; the rest is text, braces included."""
+        return cls(with_fields(template, (field, *others)), param=Field(field), code=code)
+
     def message_for(self, name: Callable[[str], str]) -> str:
         """The message with each field called by `name` (the API: its parameter name)."""
         return "".join(part if isinstance(part, str) else name(part.name) for part in self.parts)
@@ -58,6 +65,25 @@ class RouterError(Exception):
 
 def _as_is(field: str) -> str:
     return field
+
+
+def with_fields(template: str, names: Sequence[str]) -> tuple[str | Field, ...]:
+    """The template as text and Fields: each `{name}` of `names` becomes Field(name)."""
+    parts: list[str | Field] = [template]
+    for name in names:
+        token = "{" + name + "}"
+        split: list[str | Field] = []
+        for part in parts:
+            if isinstance(part, Field):
+                split.append(part)
+                continue
+            for i, piece in enumerate(part.split(token)):
+                if i:
+                    split.append(Field(name))
+                if piece:
+                    split.append(piece)
+        parts = split
+    return tuple(parts)
 
 
 class Invalid(RouterError):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from router import tokens
 from router.domain import Account, AccountStatus, Credentials, Organization, Role, is_sid
-from router.errors import AccountInactive, Forbidden, Invalid, NotFound, Unauthenticated
+from router.errors import AccountInactive, Field, Forbidden, Invalid, NotFound, Unauthenticated
 from router.resolver import Resolver
 from router.store.accounts import AccountStore, NewAccount
 
@@ -74,7 +74,7 @@ class Accounts:
         target = await self._store.get_account(target_sid) if is_sid(target_sid, "AC") else None
         if caller.is_super_admin:
             if target is None:
-                raise NotFound(f"Account {target_sid} was not found.", param="AccountSid")
+                raise NotFound(f"Account {target_sid} was not found.", param=Field("account_sid"))
             return target
         if target is None or caller.sid not in await self._store.ancestors(target.sid):
             raise Forbidden(f"Account {caller.sid} may not act on account {target_sid}.")
@@ -117,13 +117,13 @@ class Accounts:
         if not caller.is_super_admin:
             raise Forbidden("Only a super admin may place an account in another organization.")
         if not is_sid(wanted, "OR"):
-            raise Invalid(
-                "Invalid OrganizationSid: must be a sid starting with OR.", param="OrganizationSid"
+            raise Invalid.of_field(
+                "organization_sid", "Invalid {organization_sid}: must be a sid starting with OR."
             )
         if await self._store.get_organization(wanted) is None:
-            raise NotFound(
-                f"Unknown OrganizationSid: no organization {wanted} exists.",
-                param="OrganizationSid",
+            raise NotFound.of_field(
+                "organization_sid",
+                f"Unknown {{organization_sid}}: no organization {wanted} exists.",
             )
         return wanted
 
@@ -133,11 +133,15 @@ class Accounts:
         """Change the name, status or secrets; closing releases the tree's numbers."""
         status = request.status
         if status is not None and account.sid == caller.sid and status != AccountStatus.ACTIVE:
-            raise Invalid("Invalid Status: an account cannot deactivate itself.", param="Status")
+            raise Invalid.of_field(
+                "status", "Invalid {status}: an account cannot deactivate itself."
+            )
         if account.sid != caller.sid:
             require_administrator(caller)
         if account.status is AccountStatus.CLOSED and status not in {None, AccountStatus.CLOSED}:
-            raise Invalid("Invalid Status: a closed account cannot be reopened.", param="Status")
+            raise Invalid.of_field(
+                "status", "Invalid {status}: a closed account cannot be reopened."
+            )
         stored = await self._store.get_account_with_credentials(account.sid)
         assert stored is not None
         token = _new_token(request.secrets)
@@ -164,7 +168,7 @@ class Accounts:
         require_super_admin(caller)
         organization = await self._store.get_organization(sid) if is_sid(sid, "OR") else None
         if organization is None:
-            raise NotFound(f"Organization {sid} was not found.", param="Sid")
+            raise NotFound(f"Organization {sid} was not found.", param=Field("sid"))
         return organization
 
     async def create_organization(self, caller: Account, domain_name: str) -> Organization:
@@ -187,9 +191,12 @@ def _changed_signing_key(secrets: Secrets, token: str | None) -> str | None:
     signing_key = _signing_key(secrets, token)
     if secrets.rotate_signing_key:
         if signing_key is not None:
-            raise Invalid(
-                "Invalid RotateSigningKey: give it, SigningKey or SignWithAuthToken, not two.",
-                param="RotateSigningKey",
+            raise Invalid.of_field(
+                "rotate_signing_key",
+                "Invalid {rotate_signing_key}: give it, {signing_key} or {sign_with_auth_token},"
+                " not two.",
+                "signing_key",
+                "sign_with_auth_token",
             )
         return tokens.new_signing_key()
     return signing_key
@@ -201,24 +208,28 @@ def _signing_key(secrets: Secrets, new_token: str | None) -> str | None:
     holds the plain token); None when the request sets none."""
     given = secrets.signing_key
     if given is not None and secrets.sign_with_auth_token:
-        raise Invalid(
-            "Invalid SignWithAuthToken: give SigningKey or SignWithAuthToken, not both.",
-            param="SignWithAuthToken",
+        raise Invalid.of_field(
+            "sign_with_auth_token",
+            "Invalid {sign_with_auth_token}: give {signing_key} or {sign_with_auth_token},"
+            " not both.",
+            "signing_key",
         )
     if secrets.sign_with_auth_token:
         if new_token is None:
-            raise Invalid(
-                "Invalid SignWithAuthToken: only with a new auth token (RotateAuthToken=true"
-                " or AuthToken), since router keeps no plain token to sign with.",
-                param="SignWithAuthToken",
+            raise Invalid.of_field(
+                "sign_with_auth_token",
+                "Invalid {sign_with_auth_token}: only with a new auth token"
+                " ({rotate_auth_token}=true or {auth_token}), since router keeps no plain"
+                " token to sign with.",
+                "rotate_auth_token",
+                "auth_token",
             )
         return new_token
     if given is None:
         return None
     if not (32 <= len(given) <= 128 and given.isascii() and given.isprintable()):
-        raise Invalid(
-            "Invalid SigningKey: must be 32 to 128 printable ASCII characters.",
-            param="SigningKey",
+        raise Invalid.of_field(
+            "signing_key", "Invalid {signing_key}: must be 32 to 128 printable ASCII characters."
         )
     return given
 
@@ -231,5 +242,7 @@ def _new_token(secrets: Secrets) -> str | None:
     if given is None:
         return None
     if not (32 <= len(given) <= 128) or not given.isascii() or not given.isalnum():
-        raise Invalid("Invalid AuthToken: must be 32 to 128 letters and digits.", param="AuthToken")
+        raise Invalid.of_field(
+            "auth_token", "Invalid {auth_token}: must be 32 to 128 letters and digits."
+        )
     return given

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from router.domain import Account, Application
-from router.errors import Invalid, NotFound
+from router.errors import Field, Invalid, NotFound
 from router.store.accounts import AccountStore
 
 
@@ -21,14 +21,14 @@ class Applications:
     async def get(self, account: Account, sid: str) -> Application:
         application = await self._store.get_application(account.sid, sid)
         if application is None:
-            raise NotFound(f"Application {sid} was not found.", param="Sid")
+            raise NotFound(f"Application {sid} was not found.", param=Field("sid"))
         return application
 
     async def create(self, account: Account, fields: Mapping[str, object]) -> Application:
         """A new application; `fields` are Application's field names (a name at least)."""
         if "friendly_name" not in fields:
-            raise Invalid(
-                "Missing FriendlyName: an application needs a name.", param="FriendlyName"
+            raise Invalid.of_field(
+                "friendly_name", "Missing {friendly_name}: an application needs a name."
             )
         return await self._store.create_application(account.sid, fields)
 

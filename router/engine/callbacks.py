@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from router.domain import Account, StatusCallback, is_sid
 from router.engine.accounts import Accounts
-from router.errors import Conflict, Forbidden, NotFound
+from router.errors import Conflict, Field, Forbidden, NotFound
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
 
@@ -22,7 +22,7 @@ class Callbacks:
         """Every callback of the call with its attempts, in SequenceNumber order."""
         call = await self._calls.get_call(call_sid) if is_sid(call_sid, "CA") else None
         if not await self._visible(viewer, call.account_sid if call else None):
-            raise NotFound(f"Call {call_sid[:64]} was not found.", param="CallSid")
+            raise NotFound(f"Call {call_sid[:64]} was not found.", param=Field("call_sid"))
         return await self._store.list_for_call(call_sid)
 
     async def retry(self, viewer: Account | None, callback_id: int) -> StatusCallback:

@@ -18,7 +18,7 @@ from router import rcml_params
 from router.domain import Call, CallStatus, Channel, IncomingNumber
 from router.engine.answers import RoutingAnswer, StatusAccepted
 from router.engine.events import CallEvent, MessageEvent, ReferEvent, StatusEvent, UssdEvent
-from router.errors import Conflict, NotFound, Unavailable
+from router.errors import Conflict, Field, NotFound, Unavailable
 from router.metrics import Metrics
 from router.organizations import OrganizationDirectory, OrganizationNames
 from router.rcml import RcmlFetcher, RcmlTarget
@@ -165,12 +165,12 @@ class CallRouting:
         """Route a transfer of a call in progress by its number's Refer settings."""
         call = await self._calls.get_call(event.call_sid)
         if call is None:
-            raise NotFound(f"Call {event.call_sid} was not found.", param="CallSid")
+            raise NotFound(f"Call {event.call_sid} was not found.", param=Field("call_sid"))
         if call.status is not CallStatus.IN_PROGRESS:
             raise Conflict(
                 f"Call {call.sid} is {call.status.value}; only a call in progress can be"
                 " transferred.",
-                param="CallSid",
+                param=Field("call_sid"),
             )
         number = await self._calls.get_number(call.number_sid)
         resolution = (

@@ -18,7 +18,7 @@ from router.domain import (
     is_sid,
 )
 from router.engine.accounts import Accounts, require_super_admin
-from router.errors import Invalid, NotFound
+from router.errors import Field, Invalid, NotFound
 from router.provisioning import check_fallbacks
 from router.resolver import Resolver
 from router.store.accounts import AccountStore
@@ -51,7 +51,7 @@ class Numbers:
     async def get(self, account: Account, sid: str) -> IncomingNumber:
         number = await self._store.get(account.sid, sid)
         if number is None:
-            raise NotFound(f"Phone number {sid} was not found.", param="Sid")
+            raise NotFound(f"Phone number {sid} was not found.", param=Field("sid"))
         return number
 
     async def provision(self, account: Account, request: NumberRequest) -> IncomingNumber:
@@ -92,13 +92,15 @@ class Numbers:
         require_super_admin(caller)
         target = await self._accounts.get(account_sid)
         if target is None:
+            # The sid is the URL's, quoted as given: a message part, not a template.
             raise NotFound(
-                f"Unknown AccountSid: no account {account_sid} exists.", param="AccountSid"
+                ("Unknown ", Field("account_sid"), f": no account {account_sid} exists."),
+                param=Field("account_sid"),
             )
         if target.parent_sid is None:
-            raise Invalid(
-                "Invalid AccountSid: the numbers of a super admin cannot be migrated.",
-                param="AccountSid",
+            raise Invalid.of_field(
+                "account_sid",
+                "Invalid {account_sid}: the numbers of a super admin cannot be migrated.",
             )
         organization = await self._organization(organization_sid)
         moved = await self._store.migrate(target.sid, organization.sid)
@@ -106,15 +108,14 @@ class Numbers:
 
     async def _organization(self, sid: str) -> Organization:
         if not is_sid(sid, "OR"):
-            raise Invalid(
-                "Invalid OrganizationSid: must be a 34-character sid starting with OR.",
-                param="OrganizationSid",
+            raise Invalid.of_field(
+                "organization_sid",
+                "Invalid {organization_sid}: must be a 34-character sid starting with OR.",
             )
         organization = await self._directory.get_organization(sid)
         if organization is None:
-            raise NotFound(
-                f"Unknown OrganizationSid: no organization {sid} exists.",
-                param="OrganizationSid",
+            raise NotFound.of_field(
+                "organization_sid", f"Unknown {{organization_sid}}: no organization {sid} exists."
             )
         return organization
 

@@ -53,3 +53,18 @@ def test_braces_in_a_message_are_text_not_placeholders() -> None:
 )
 def test_parameter_names(field: str, parameter: str) -> None:
     assert parameter_name(field) == parameter
+
+
+def test_of_field_reads_placeholders_of_the_named_fields_only() -> None:
+    error = Invalid.of_field(
+        "sign_with_auth_token",
+        "Invalid {sign_with_auth_token}: give {signing_key} or {sign_with_auth_token}, not {x}.",
+        "signing_key",
+    )
+    assert error.field == "sign_with_auth_token"
+    assert error.message == (
+        "Invalid sign_with_auth_token: give signing_key or sign_with_auth_token, not {x}."
+    )
+    assert error.message_for(parameter_name) == (
+        "Invalid SignWithAuthToken: give SigningKey or SignWithAuthToken, not {x}."
+    )
