@@ -24,6 +24,7 @@ from router.api.keys import (
     RESOLVER,
     SETTINGS,
 )
+from router.api.malformed_requests import MalformedRequestLog
 from router.api.request_metrics import request_metrics_middleware
 from router.api.routes import setup_routes
 from router.bootstrap import GATEWAY_TOKEN_KEY
@@ -54,6 +55,7 @@ def create_app(
 ) -> web.Application:
     """The web application; opens (and later closes) its own pool unless given one.
     `place` says which worker of `router serve --workers N` this is."""
+    metrics = Metrics()
     # Bodies are read with explicit per-route limits (api/params.py), so aiohttp's own
     # limit only needs to admit the largest form body.
     app = web.Application(
@@ -61,10 +63,16 @@ def create_app(
         client_max_size=1024**2,
         # Long request lines reach the app and get a proper error document; aiohttp's
         # parser would answer plain text past its 8 KiB default.
-        handler_args={"max_line_size": 128 * 1024, "max_field_size": 16 * 1024},
+        handler_args={
+            "max_line_size": 128 * 1024,
+            "max_field_size": 16 * 1024,
+            "logger": MalformedRequestLog(
+                lambda kind: metrics.malformed_requests.labels(kind).inc()
+            ),
+        },
     )
     app[SETTINGS] = settings
-    app[METRICS] = Metrics()
+    app[METRICS] = metrics
     app.cleanup_ctx.append(_database_context(settings, database))
     app.cleanup_ctx.append(_routing_context(settings, place))
     app.cleanup_ctx.append(_outbound_context(settings))

@@ -84,6 +84,13 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.malformed_requests = Counter(
+            "router_malformed_http_requests_total",
+            "HTTP requests the parser refused (bad request line, header, line too long...)"
+            " by the parser's error kind.",
+            ["kind"],
+            registry=self.registry,
+        )
         self._process = _ProcessGauges(self.registry)
         self._cache_lookups = Counter(
             "router_resolver_cache_lookups",
