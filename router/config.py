@@ -44,6 +44,8 @@ class Settings:
     cache_ttl_seconds: float = 30.0
     cache_max_size: int = 1_000_000
     patterns_match_timeout_seconds: float = 0.05
+    patterns_regex_budget_seconds: float = 0.1  # per organization and window, per process
+    patterns_regex_budget_window_seconds: float = 1.0
     rcml_connect_timeout: float = 5.0
     rcml_total_timeout: float = 10.0
     rcml_max_redirects: int = 5

@@ -98,6 +98,12 @@ class Metrics:
             ["cache", "result"],
             registry=self.registry,
         )
+        self._over_budget = Counter(
+            "router_pattern_regex_over_budget",
+            "Timed pattern matches not run because their organization had spent its regex"
+            " time budget for the window (they count as no match).",
+            registry=self.registry,
+        )
         self._resolvers: list[_ResolverCounts] = []
         build = Gauge(
             "router_build_info",
@@ -109,7 +115,7 @@ class Metrics:
         build.labels(_version()).set(1)
 
     def watch_resolver(self, stats: ResolverStats) -> None:
-        self._resolvers.append(_ResolverCounts(stats, self._cache_lookups))
+        self._resolvers.append(_ResolverCounts(stats, self._cache_lookups, self._over_budget))
 
     def refresh(self) -> None:
         """Copy what is read rather than counted (resolver statistics, this process's
@@ -131,10 +137,12 @@ class _ResolverCounts:
     """The resolver's plain counters, pushed into a Counter as increments (so that in
     multiprocess mode every worker's lookups add up)."""
 
-    def __init__(self, stats: ResolverStats, counter: Counter) -> None:
+    def __init__(self, stats: ResolverStats, counter: Counter, over_budget: Counter) -> None:
         self._stats = stats
         self._counter = counter
+        self._over_budget = over_budget
         self._pushed: dict[tuple[str, str], int] = {}
+        self._over_budget_pushed = 0
 
     def push(self) -> None:
         for labels, value in (
@@ -148,6 +156,9 @@ class _ResolverCounts:
             if delta or labels not in self._pushed:
                 self._counter.labels(*labels).inc(delta)
                 self._pushed[labels] = value
+        over_budget = self._stats.regex_over_budget
+        self._over_budget.inc(over_budget - self._over_budget_pushed)
+        self._over_budget_pushed = over_budget
 
 
 class _ProcessGauges:

@@ -91,7 +91,8 @@ async def test_malformed_requests_are_one_json_info_line_each_and_counted(
     for entry in malformed:
         assert entry["level"] == "info"
         assert entry["peer"] == "127.0.0.1"
-        assert entry["reason"] and "\n" not in entry["reason"]
+        assert entry["reason"]
+        assert "\n" not in entry["reason"]
     kinds = {entry["kind"] for entry in malformed}
     assert {"BadStatusLine", "BadHttpMethod", "BadHttpMessage", "LineTooLong"} <= kinds
     assert not [entry for entry in entries if entry["level"] in {"error", "critical"}]

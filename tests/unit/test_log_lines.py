@@ -45,7 +45,9 @@ def test_every_line_is_json_with_a_level_and_tracebacks_inside() -> None:
     assert by_event["plain message"]["level"] == "warning"
     assert any("deprecated thing" in entry["event"] for entry in entries)
     thread = by_event["uncaught_exception_in_thread"]
-    assert thread["thread"] == "helper" and "ZeroDivisionError" in thread["exception"]
+    assert thread["thread"] == "helper"
+    assert "ZeroDivisionError" in thread["exception"]
     uncaught = by_event["uncaught_exception"]
-    assert uncaught["level"] == "critical" and "ValueError: the end" in uncaught["exception"]
+    assert uncaught["level"] == "critical"
+    assert "ValueError: the end" in uncaught["exception"]
     assert len(entries) == 5
