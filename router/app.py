@@ -8,12 +8,15 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from router.api.client_address import ClientAddresses
 from router.api.errors import error_middleware
 from router.api.gateway import GatewayAuth
 from router.api.keys import (
     ACCOUNTS,
+    AUTH_THROTTLE,
     CALLBACKS,
     CALLS,
+    CLIENT_ADDRESSES,
     DATABASE,
     FETCHER,
     GATEWAY,
@@ -27,6 +30,7 @@ from router.api.keys import (
 from router.api.malformed_requests import MalformedRequestLog
 from router.api.request_metrics import request_metrics_middleware
 from router.api.routes import setup_routes
+from router.auth_throttle import AuthThrottle
 from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
 from router.domain import Credentials
@@ -73,6 +77,13 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[METRICS] = metrics
+    app[AUTH_THROTTLE] = AuthThrottle(
+        max_per_address=settings.auth_max_failures_per_address,
+        max_per_account=settings.auth_max_failures_per_account,
+        window=settings.auth_failure_window_seconds,
+        on_refused=lambda by: metrics.auth_throttled.labels(by).inc(),
+    )
+    app[CLIENT_ADDRESSES] = ClientAddresses(settings.auth_trusted_proxies)
     app.cleanup_ctx.append(_database_context(settings, database))
     app.cleanup_ctx.append(_routing_context(settings, place))
     app.cleanup_ctx.append(_outbound_context(settings))

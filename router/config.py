@@ -41,6 +41,10 @@ class Settings:
     api_default_page_size: int = 50
     api_max_page_size: int = 1000
     phone_default_region: str = "US"
+    auth_max_failures_per_address: int = 30  # 0: no limit per client address
+    auth_max_failures_per_account: int = 10  # 0: no limit per account
+    auth_failure_window_seconds: float = 60.0
+    auth_trusted_proxies: tuple[str, ...] = ()  # proxies whose X-Forwarded-For is believed
     cache_ttl_seconds: float = 30.0
     cache_max_size: int = 1_000_000
     patterns_match_timeout_seconds: float = 0.05

@@ -91,6 +91,13 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.auth_throttled = Counter(
+            "router_auth_throttled_requests",
+            "Requests refused with 429 after too many failed authentications, by what"
+            " was throttled (address or account).",
+            ["by"],
+            registry=self.registry,
+        )
         self._process = _ProcessGauges(self.registry)
         self._cache_lookups = Counter(
             "router_resolver_cache_lookups",
