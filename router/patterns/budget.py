@@ -11,9 +11,11 @@ counted. Each match's time limit is also cut to what the budget has left, so one
 organization holds a worker's loop for at most `seconds` per `window`, whatever its
 patterns; other organizations' budgets are untouched.
 
-Why a budget on the loop rather than an executor: `regex` holds the GIL while it
-matches, so a thread would free nobody; the budget bounds the cost exactly and keeps
-the hot path (no `regex` at all) free of any hand-off.
+Why a budget on the loop rather than a per-organization executor: `regex` holds the
+GIL while it matches (the patterns are compiled without `concurrent=True`), so a
+thread would free nobody, and a hand-off to one would cost every lookup that needs a
+confirmation (and make the matchers asynchronous). The budget bounds the cost exactly
+and leaves the hot path (the automaton decides, no `regex` at all) untouched.
 
 The budget in force is a context variable, set by the resolver around its lookup of
 one organization (`RegexBudgets.spending`): the matchers stay unaware of it.
