@@ -118,5 +118,5 @@ def _why_automaton_cannot_decide(translated: str) -> str | None:
             "can only narrow it down for `regex` to confirm (lookarounds, atomic groups,"
             " possessive repeats, \\b, \\B or anchors inside it)"
         )
-    _, refused = automaton.compile_database([rewrite.expression])
+    _, refused = automaton.compile_database([rewrite], [0])
     return "refuses it (too large once expanded)" if refused else None
