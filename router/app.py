@@ -8,12 +8,23 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from router.api.client_address import ClientAddresses
 from router.api.errors import error_middleware
 from router.api.gateway import GatewayAuth
-from router.api.keys import ENGINE, GATEWAY, METRICS, READINESS, SETTINGS
+from router.api.keys import (
+    AUTH_THROTTLE,
+    CLIENT_ADDRESSES,
+    ENGINE,
+    GATEWAY,
+    METRICS,
+    READINESS,
+    SETTINGS,
+)
+from router.api.malformed_requests import MalformedRequestLog
 from router.api.request_metrics import request_metrics_middleware
 from router.api.routes import setup_routes
 from router.assembly import running
+from router.auth_throttle import AuthThrottle
 from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
 from router.domain import Credentials
@@ -32,6 +43,7 @@ def create_app(
 ) -> web.Application:
     """The web application; opens (and later closes) its own pool unless given one.
     `place` says which worker of `router serve --workers N` this is."""
+    metrics = Metrics()
     # Bodies are read with explicit per-route limits (api/params.py), so aiohttp's own
     # limit only needs to admit the largest form body.
     app = web.Application(
@@ -39,10 +51,23 @@ def create_app(
         client_max_size=1024**2,
         # Long request lines reach the app and get a proper error document; aiohttp's
         # parser would answer plain text past its 8 KiB default.
-        handler_args={"max_line_size": 128 * 1024, "max_field_size": 16 * 1024},
+        handler_args={
+            "max_line_size": 128 * 1024,
+            "max_field_size": 16 * 1024,
+            "logger": MalformedRequestLog(
+                lambda kind: metrics.malformed_requests.labels(kind).inc()
+            ),
+        },
     )
     app[SETTINGS] = settings
-    app[METRICS] = Metrics()
+    app[METRICS] = metrics
+    app[AUTH_THROTTLE] = AuthThrottle(
+        max_per_address=settings.auth_max_failures_per_address,
+        max_per_account=settings.auth_max_failures_per_account,
+        window=settings.auth_failure_window_seconds,
+        on_refused=lambda by: metrics.auth_throttled.labels(by).inc(),
+    )
+    app[CLIENT_ADDRESSES] = ClientAddresses(settings.auth_trusted_proxies)
     app.cleanup_ctx.append(_engine_context(settings, database, place))
     app.cleanup_ctx.append(_metrics_context())
     setup_routes(app)

@@ -112,6 +112,8 @@ async def _fresh_resolver(
         cache_ttl=settings.cache_ttl_seconds,
         cache_size=settings.cache_max_size,
         match_timeout=settings.patterns_match_timeout_seconds,
+        regex_budget_s=settings.patterns_regex_budget_seconds,
+        regex_budget_window_s=settings.patterns_regex_budget_window_seconds,
     )
     if place is not None and place.known_numbers is not None:
         # Read by the supervisor before the fork and shared by every worker; this

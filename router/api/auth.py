@@ -7,8 +7,8 @@ import binascii
 
 from aiohttp import web
 
-from router.api.keys import ENGINE
-from router.domain import Account
+from router.api.keys import AUTH_THROTTLE, CLIENT_ADDRESSES, ENGINE
+from router.domain import Account, is_sid
 from router.engine.accounts import require_administrator, require_super_admin
 from router.errors import Unauthenticated
 
@@ -22,9 +22,26 @@ __all__ = [
 
 
 async def authenticate(request: web.Request) -> Account:
-    """The active account whose AccountSid:AuthToken the request carries."""
-    account_sid, token = _basic_credentials(request.headers.get("Authorization", ""))
-    return await request.app[ENGINE].accounts.authenticate(account_sid, token)
+    """The active account whose AccountSid:AuthToken the request carries; 429 once its
+    address or account has failed too often (auth_throttle.py)."""
+    header = request.headers.get("Authorization", "")
+    if not header:  # a first request without credentials is no failure (clients probe)
+        raise Unauthenticated("Authentication required: HTTP Basic AccountSid:AuthToken.")
+    throttle = request.app[AUTH_THROTTLE]
+    address = request.app[CLIENT_ADDRESSES].of(request)
+    try:
+        account_sid, token = _basic_credentials(header)
+    except Unauthenticated:
+        throttle.check(address, None)
+        throttle.failed(address, None)
+        raise
+    scoped_sid = account_sid if is_sid(account_sid, "AC") else None
+    throttle.check(address, scoped_sid)
+    try:
+        return await request.app[ENGINE].accounts.authenticate(account_sid, token)
+    except Unauthenticated:
+        throttle.failed(address, scoped_sid)
+        raise
 
 
 def _basic_credentials(header: str) -> tuple[str, str]:

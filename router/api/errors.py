@@ -27,6 +27,7 @@ STATUS: dict[type[errors.RouterError], int] = {
     errors.MethodNotAllowed: 405,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
+    errors.TooManyRequests: 429,
     errors.Unavailable: 503,
 }
 
@@ -80,7 +81,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except errors.RouterError as error:
         status = STATUS.get(type(error), 400)
         message = error.message_for(parameter_name)
-        return error_response(request, status=status, code=error.code, message=message)
+        response = error_response(request, status=status, code=error.code, message=message)
+        if isinstance(error, errors.TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
     except web.HTTPException as error:
         if error.status < 400:
             raise
