@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from router.callbacks import TERMINAL, CallbackSettings, callback_request
 from router.domain import CallStatus, new_sid
 from router.errors import Conflict, NotFound
 from router.store import rows
 from router.store.batching import Batcher
+from router.store.errors import Violation, violation_raises
 from router.store.postgres import Database, sql
 
 RESPONSE_BODY_LIMIT = 2048
@@ -95,7 +94,15 @@ class CallbackStore:
                 sequence_number=-1,
                 timestamp=now,
             )
-            try:
+
+            def after_end(current: str) -> Conflict:
+                return Conflict(
+                    f"Call {call_sid} is already {current or 'ended'};"
+                    f" CallStatus {status.value} cannot follow it.",
+                    param="CallStatus",
+                )
+
+            with violation_raises(Violation.STATUS_AFTER_END, after_end):
                 outcome = await conn.fetchval(
                     sql("accept_status"),
                     call_sid,
@@ -108,14 +115,6 @@ class CallbackStore:
                     request and request.params,
                     new_sid("DL"),
                 )
-            except asyncpg.PostgresError as error:
-                if getattr(error, "sqlstate", None) != "RT409":
-                    raise
-                raise Conflict(
-                    f"Call {call_sid} is already {error.args[0] if error.args else 'ended'};"
-                    f" CallStatus {status.value} cannot follow it.",
-                    param="CallStatus",
-                ) from error
         if outcome == "not_found":
             raise NotFound(f"Call {call_sid} was not found.", param="CallSid")
         return bool(outcome == "accepted")
