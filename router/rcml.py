@@ -29,8 +29,7 @@ from yarl import URL
 
 from router.config import Settings
 from router.errors import Invalid
-from router.outbound import DenyList, check_destination
-from router.webhooks.signing import signature_headers
+from router.outbound import DenyList, Failure, OutboundRequest, Sender, SendFailed
 
 _log = structlog.get_logger(__name__)
 
@@ -49,6 +48,12 @@ class FetchErrorCode(IntEnum):
     HTTP_FAILURE = 11200  # refused, non-2xx, too many redirects, too large, denied
     TIMEOUT = 11205
     BAD_DOCUMENT = 12100
+
+
+_ERROR_CODES = {
+    Failure.TIMEOUT: FetchErrorCode.TIMEOUT,
+    Failure.TRANSPORT: FetchErrorCode.HTTP_FAILURE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,36 +149,20 @@ class _Leg:
     attempts: list[Attempt]
 
 
-@dataclass(frozen=True, slots=True)
-class _Request:
-    """One hop: the exact URL, the method and, for a POST, the form body."""
+def _first_request(url: str, method: str, params: Mapping[str, str]) -> OutboundRequest:
+    """The first hop: GET merges the parameters into the URL's own query."""
+    return OutboundRequest.with_params(_http_url(url), method, params)
 
-    url: URL
-    method: str
-    form: Mapping[str, str] | None
 
-    @classmethod
-    def first(cls, url: str, method: str, params: Mapping[str, str]) -> _Request:
-        """The first hop: GET merges the parameters into the URL's own query."""
-        parsed = _http_url(url)
-        if method == "GET":
-            return cls(parsed.extend_query(params), "GET", None)
-        return cls(parsed, "POST", dict(params))
-
-    def redirected(self, redirect: _Redirect) -> _Request:
-        """The next hop after a redirect (method rules in the module docstring)."""
-        try:
-            url = _http_url(self.url.join(URL(redirect.location)))
-        except ValueError as error:
-            raise _FetchFailure(FetchErrorCode.HTTP_FAILURE, f"bad redirect: {error}") from error
-        if redirect.status in _BODY_PRESERVING_REDIRECTS:
-            return _Request(url, self.method, self.form)
-        return _Request(url, "GET", None)
-
-    @property
-    def public_url(self) -> str:
-        """The URL as the receiver sees it: no credentials, no fragment."""
-        return str(self.url.with_user(None).with_fragment(None))
+def _redirected(request: OutboundRequest, redirect: _Redirect) -> OutboundRequest:
+    """The next hop after a redirect (method rules in the module docstring)."""
+    try:
+        url = _http_url(request.url.join(URL(redirect.location)))
+    except ValueError as error:
+        raise _FetchFailure(FetchErrorCode.HTTP_FAILURE, f"bad redirect: {error}") from error
+    if redirect.status in _BODY_PRESERVING_REDIRECTS:
+        return OutboundRequest(url, request.method, request.form)
+    return OutboundRequest(url, "GET", None)
 
 
 def _http_url(url: str | URL) -> URL:
@@ -189,8 +178,9 @@ def _http_url(url: str | URL) -> URL:
 class RcmlFetcher:
     """Fetches RCML with signing, deny-list checks, manual redirects and fallback.
 
-    The session must come from `router.outbound.create_client_session`, whose
-    resolver enforces the deny list for host names; this class checks IP literals.
+    The session must come from `router.outbound.create_client_session`: requests go
+    through `router.outbound.Sender`, which with that session's resolver keeps them
+    off denied addresses.
     """
 
     def __init__(
@@ -203,12 +193,11 @@ class RcmlFetcher:
         max_body_bytes: int = 1_048_576,
         deny_list: DenyList,
     ) -> None:
-        self._session = session
+        self._sender = Sender(session, deny_list)
         self._connect_timeout = connect_timeout
         self._total_timeout = total_timeout
         self._max_redirects = max_redirects
         self._max_body_bytes = max_body_bytes
-        self._deny_list = deny_list
 
     @classmethod
     def from_settings(cls, session: aiohttp.ClientSession, settings: Settings) -> RcmlFetcher:
@@ -254,7 +243,7 @@ class RcmlFetcher:
 
     async def _fetch_leg(self, leg: _Leg) -> str:
         try:
-            return await self._follow(_Request.first(leg.url, leg.method, leg.params), leg)
+            return await self._follow(_first_request(leg.url, leg.method, leg.params), leg)
         except _FetchFailure as failure:
             _log.warning(
                 "rcml_fetch_failed",
@@ -265,7 +254,7 @@ class RcmlFetcher:
             )
             raise
 
-    async def _follow(self, request: _Request, leg: _Leg) -> str:
+    async def _follow(self, request: OutboundRequest, leg: _Leg) -> str:
         # One deadline for the whole redirect chain: redirects must not multiply the
         # time a caller waits for an answer.
         deadline = asyncio.get_running_loop().time() + self._total_timeout
@@ -273,12 +262,12 @@ class RcmlFetcher:
             reply = await self._send(request, leg, deadline)
             if isinstance(reply, str):
                 return reply
-            request = request.redirected(reply)
+            request = _redirected(request, reply)
         raise _FetchFailure(
             FetchErrorCode.HTTP_FAILURE, f"more than {self._max_redirects} redirects"
         )
 
-    async def _send(self, request: _Request, leg: _Leg, deadline: float) -> str | _Redirect:
+    async def _send(self, request: OutboundRequest, leg: _Leg, deadline: float) -> str | _Redirect:
         started = time.perf_counter()
         status: int | None = None
         error: str | None = None
@@ -295,25 +284,16 @@ class RcmlFetcher:
             )
 
     async def _exchange(
-        self, request: _Request, signing_key: str, deadline: float
+        self, request: OutboundRequest, signing_key: str, deadline: float
     ) -> tuple[int, str | _Redirect]:
-        headers = signature_headers(request.public_url, request.form or {}, signing_key)
         try:
-            check_destination(request.url, self._deny_list)
-            async with self._session.request(
-                request.method,
-                request.url,
-                data=request.form,
-                headers=headers,
-                allow_redirects=False,
-                timeout=self._timeout(deadline),
+            async with self._sender.send(
+                request, signing_key, time_limits=self._timeout(deadline)
             ) as response:
                 return response.status, await self._read(response)
-        except TimeoutError as error:
-            raise _FetchFailure(FetchErrorCode.TIMEOUT, "timed out") from error
-        except (aiohttp.ClientError, OSError, ValueError) as error:
-            reason = str(error) or type(error).__name__
-            raise _FetchFailure(FetchErrorCode.HTTP_FAILURE, reason) from error
+        except SendFailed as failure:
+            code = _ERROR_CODES[failure.failure]
+            raise _FetchFailure(code, failure.reason) from failure
 
     def _timeout(self, deadline: float) -> aiohttp.ClientTimeout:
         remaining = deadline - asyncio.get_running_loop().time()

@@ -18,7 +18,7 @@ import json
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import Final, NamedTuple, Protocol
 
 import structlog
 from cachetools import TTLCache
@@ -220,8 +220,12 @@ class Resolver:
     async def _resolve(self, query: Query, trace: bool, full_trace: bool) -> Resolution:
         spellings = numbers.spellings(query.to, self._region)
         steps: list[ExactStep] | None = [] if trace else None
-        candidates = await self._exact_candidates(spellings)
         removed = False
+        if any(map(self.known.may_exist, spellings)):
+            candidates = await self._exact_candidates(spellings)
+        else:  # most first-time pattern calls: no stored number has any spelling
+            self.stats.spelling_hits += len(spellings)
+            candidates = [()] * len(spellings)
         for spelling, found in zip(spellings, candidates, strict=True):
             for number in found:
                 if reachable(number, query.destination, query.source):
@@ -234,14 +238,21 @@ class Resolver:
                 _record(steps, ExactStep(spelling, "other_organization", number.sid))
             if not found:
                 _record(steps, ExactStep(spelling, "miss"))
-        pattern_trace = PatternTrace(skipped=_why_no_pattern_stage(query))
-        if pattern_trace.skipped is None:
+        why_not = _why_no_pattern_stage(query)
+        pattern_trace = PatternTrace(skipped=why_not) if trace else _UNTRACED
+        if why_not is None:
             assert query.destination is not None
-            org = await self._org_patterns(query.destination)
-            with self.regex_budgets.spending(query.destination):
-                result = org.matcher.match(spellings)
-                if trace:
-                    pattern_trace = _pattern_trace(org.matcher, spellings, full_trace)
+            org = self._orgs.get(query.destination)
+            if org is None or self._expired(org):
+                org = await self._org_patterns(query.destination)
+            matcher = org.matcher
+            if trace or matcher.runs_regex:
+                with self.regex_budgets.spending(query.destination):
+                    result = matcher.match(spellings)
+                    if trace:
+                        pattern_trace = _pattern_trace(matcher, spellings, full_trace)
+            else:  # the tables and the automaton decide: no regex time to charge
+                result = matcher.match(spellings)
             if result is not None:
                 number = org.by_sid[result.entry.sid]
                 return _matched(
@@ -408,6 +419,10 @@ class Resolver:
         self._exact.clear()
         for org in self._orgs.values():
             org.stale = True
+
+
+# What `_trace` is handed when nothing is traced (it returns None then).
+_UNTRACED: Final = PatternTrace(skipped="not traced")
 
 
 def _record(steps: list[ExactStep] | None, step: ExactStep) -> None:

@@ -23,21 +23,24 @@ from router.store.embedded import EmbeddedPostgres
 from router.store.numbers import InventoryStore
 from router.store.postgres import Database
 
-TABLES = ", ".join(
-    [
-        "callback_attempts",
-        "callbacks",
-        "call_events",
-        "messages",
-        "calls",
-        "inventory",
-        "incoming_numbers",
-        "applications",
-        "accounts",
-        "organizations",
-        "settings",
-    ]
+# Children before parents, so each DELETE leaves no row pointing at a deleted one.
+TABLES = (
+    "callback_attempts",
+    "callbacks",
+    "call_events",
+    "messages",
+    "calls",
+    "inventory",
+    "incoming_numbers",
+    "applications",
+    "accounts",
+    "organizations",
+    "settings",
 )
+# DELETE, not TRUNCATE: a test leaves a handful of rows, which DELETE removes in about a
+# millisecond, where TRUNCATE (new files for every table and index) took some 60 ms, a
+# minute of every suite run. One simple query, one transaction: all or nothing.
+EMPTY_TABLES = "; ".join(f"DELETE FROM {t}" for t in TABLES)  # noqa: S608 - our table names
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +52,7 @@ def database_url() -> Iterator[str]:
         return
     data_dir = Path(tempfile.mkdtemp(prefix="router-test-", dir="/tmp"))
     data_dir.chmod(0o755)  # the server may run as the postgres user
-    # A throwaway cluster needs no durability; without fsync a TRUNCATE per test is cheap.
+    # A throwaway cluster needs no durability: without fsync, emptying it per test is cheap.
     cluster = EmbeddedPostgres(
         data_dir,
         server_settings=("fsync=off", "synchronous_commit=off", "full_page_writes=off"),
@@ -73,7 +76,7 @@ async def database(database_url: str) -> AsyncIterator[Database]:
 async def db(database: Database) -> Database:
     """The session database with every table emptied."""
     async with database.connection() as conn:
-        await conn.execute(f"TRUNCATE {TABLES} CASCADE")
+        await conn.execute(EMPTY_TABLES)
     return database
 
 

@@ -170,6 +170,11 @@ class OrgMatcher(OrderedPatterns):
         )
 
     @property
+    def runs_regex(self) -> bool:
+        """False when the tables and the automaton decide every pattern (the hot path)."""
+        return not self._all_final
+
+    @property
     def delta_size(self) -> int:
         """Patterns added since the big database was compiled (0 right after a build)."""
         return sum(1 for s in self._segments[1:] for r in s.ranks if r is not None)

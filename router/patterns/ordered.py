@@ -56,6 +56,12 @@ class OrderedPatterns:
         # Bound fullmatch of the patterns that need no time limit, None for the others.
         self._untimed = tuple(c.compiled.fullmatch if c.bounded else None for c in self._compiled)
 
+    @property
+    def runs_regex(self) -> bool:
+        """Whether `match` may run `regex` on dialed spellings (then its time is charged
+        to the organization's budget); the subclasses say when it does not."""
+        return True
+
     def __len__(self) -> int:
         """The number of usable patterns."""
         return len(self._entries)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import asyncpg
-
 from router.domain import (
     APPLICATION_FIELDS,
     APPLICATION_KINDS,
@@ -21,6 +19,7 @@ from router.domain import (
 )
 from router.errors import Conflict, Field, NotFound
 from router.store import rows
+from router.store.errors import Violation, violation_raises
 from router.store.postgres import Connection, Database, notify_numbers_changed, sql
 
 
@@ -47,15 +46,14 @@ class AccountStore:
     async def create_organization(
         self, domain_name: str, *, sid: str | None = None
     ) -> Organization:
-        try:
+        taken = Conflict(
+            f"DomainName {domain_name} is already used by another organization.",
+            param="DomainName",
+        )
+        with violation_raises(Violation.UNIQUE, lambda _: taken):
             row = await self.db.fetchrow(
                 "insert_organization", sid or new_sid("OR"), domain_name, "active"
             )
-        except asyncpg.UniqueViolationError as error:
-            raise Conflict(
-                f"DomainName {domain_name} is already used by another organization.",
-                param="DomainName",
-            ) from error
         return rows.organization(row)
 
     async def get_organization(self, sid: str) -> Organization | None:
@@ -191,12 +189,11 @@ class AccountStore:
         return rows.application(row)
 
     async def delete_application(self, account_sid: str, sid: str) -> None:
-        try:
+        used = Conflict(
+            f"Application {sid} is used by a phone number; detach it first.", param="Sid"
+        )
+        with violation_raises(Violation.FOREIGN_KEY, lambda _: used):
             deleted = await self.db.fetchval("delete_application", sid, account_sid)
-        except asyncpg.ForeignKeyViolationError as error:
-            raise Conflict(
-                f"Application {sid} is used by a phone number; detach it first.", param="Sid"
-            ) from error
         if deleted is None:
             raise NotFound(f"Application {sid} was not found.", param="Sid")
 

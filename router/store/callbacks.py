@@ -7,13 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from router.domain import AttemptRecord as AttemptRecord  # re-exported: the dispatcher's
 from router.domain import CallStatus, StatusCallback, new_sid
 from router.errors import Conflict, NotFound
 from router.store import rows
 from router.store.batching import Batcher
+from router.store.errors import Violation, violation_raises
 from router.store.postgres import Database, sql
 from router.webhooks.payloads import TERMINAL, CallbackSettings, callback_request
 
@@ -85,7 +84,15 @@ class CallbackStore:
                 sequence_number=-1,
                 timestamp=now,
             )
-            try:
+
+            def after_end(current: str) -> Conflict:
+                return Conflict(
+                    f"Call {call_sid} is already {current or 'ended'};"
+                    f" CallStatus {status.value} cannot follow it.",
+                    param="CallStatus",
+                )
+
+            with violation_raises(Violation.STATUS_AFTER_END, after_end):
                 outcome = await conn.fetchval(
                     sql("accept_status"),
                     call_sid,
@@ -98,14 +105,6 @@ class CallbackStore:
                     request and request.params,
                     new_sid("DL"),
                 )
-            except asyncpg.PostgresError as error:
-                if getattr(error, "sqlstate", None) != "RT409":
-                    raise
-                raise Conflict(
-                    f"Call {call_sid} is already {error.args[0] if error.args else 'ended'};"
-                    f" CallStatus {status.value} cannot follow it.",
-                    param="CallStatus",
-                ) from error
         if outcome == "not_found":
             raise NotFound(f"Call {call_sid} was not found.", param="CallSid")
         return bool(outcome == "accepted")

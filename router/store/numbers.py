@@ -7,8 +7,6 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import asyncpg
-
 from router import numbers, patterns, provisioning
 from router.domain import (
     SETTABLE_FIELDS,
@@ -24,6 +22,7 @@ from router.domain import (
 from router.errors import Conflict, NotAvailable, NotFound
 from router.store import rows
 from router.store.batching import Batcher
+from router.store.errors import Violation, violation_raises
 from router.store.postgres import Connection, Database, notify_numbers_changed, sql
 
 _SORT_COLUMNS = {"date_created", "phone_number", "friendly_name"}
@@ -175,20 +174,22 @@ class NumberStore:
 
     async def migrate(self, root_account_sid: str, organization_sid: str) -> int:
         """Move every number of the account tree to the organization, all or nothing."""
-        try:
+        with violation_raises(Violation.UNIQUE, _migrate_conflict):
             async with self.db.transaction() as conn:
                 moved = await conn.fetch(sql("migrate_numbers"), root_account_sid, organization_sid)
                 old_orgs = {r["old_organization_sid"] for r in moved}
                 await notify_numbers_changed(
                     conn, old_orgs | {organization_sid}, [r["phone_number"] for r in moved]
                 )
-        except asyncpg.UniqueViolationError as error:
-            raise Conflict(
-                "Cannot migrate: a SIP number of this account tree already exists in the"
-                " destination organization; nothing was moved.",
-                param="OrganizationSid",
-            ) from error
         return len(moved)
+
+
+def _migrate_conflict(_: str) -> Conflict:
+    return Conflict(
+        "Cannot migrate: a SIP number of this account tree already exists in the"
+        " destination organization; nothing was moved.",
+        param="OrganizationSid",
+    )
 
 
 class InventoryStore:
@@ -296,7 +297,12 @@ async def _insert(
     settings: Mapping[str, object],
 ) -> None:
     values = _settable_values({**_defaults(), **settings})
-    try:
+    taken = NotAvailable(
+        f"PhoneNumber {phone_number} is already provisioned"
+        + (" in this organization." if pure_sip else "."),
+        param="PhoneNumber",
+    )
+    with violation_raises(Violation.UNIQUE, lambda _: taken):
         await conn.execute(
             sql("insert_number"),
             sid,
@@ -307,12 +313,6 @@ async def _insert(
             pure_sip,
             *values,
         )
-    except asyncpg.UniqueViolationError as error:
-        raise NotAvailable(
-            f"PhoneNumber {phone_number} is already provisioned"
-            + (" in this organization." if pure_sip else "."),
-            param="PhoneNumber",
-        ) from error
 
 
 async def _update(
@@ -323,15 +323,14 @@ async def _update(
     merged: Mapping[str, object],
     current: IncomingNumber,
 ) -> None:
-    try:
+    taken = Conflict(
+        f"PhoneNumber {current.phone_number} already exists in the destination organization.",
+        param="AccountSid",
+    )
+    with violation_raises(Violation.UNIQUE, lambda _: taken):
         await conn.execute(
             sql("update_number"), sid, account_sid, organization_sid, *_settable_values(merged)
         )
-    except asyncpg.UniqueViolationError as error:
-        raise Conflict(
-            f"PhoneNumber {current.phone_number} already exists in the destination organization.",
-            param="AccountSid",
-        ) from error
 
 
 def _defaults() -> dict[str, object]:

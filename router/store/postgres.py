@@ -1,7 +1,7 @@
 """The PostgreSQL adapter: pool, named SQL files, migrations, error translation.
 
 This package is the only place SQL runs. Each statement lives in sql/<name>.sql and
-is loaded once; driver errors are translated to router errors here.
+is loaded once; driver errors become router errors through router/store/errors.py.
 """
 
 from __future__ import annotations
@@ -18,24 +18,17 @@ import orjson
 import structlog
 from asyncpg import Connection, Record
 
-from router.errors import Unavailable
+from router.store.errors import (
+    CONNECTION_FAILURES,
+    refusals_unavailable,
+    translate_unavailable,
+    unavailable,
+)
 
 log = structlog.get_logger(__name__)
 
 _SQL_DIR = resources.files("router.store") / "sql"
 _MIGRATIONS_DIR = resources.files("router.store") / "migrations"
-
-# Connection-level failures: the database is unreachable, not the request wrong.
-_UNAVAILABLE = (
-    OSError,
-    asyncpg.exceptions.ConnectionDoesNotExistError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    asyncpg.exceptions.AdminShutdownError,
-    asyncpg.exceptions.InterfaceError,
-    # Raised on a connection whose server side was terminated mid-operation.
-    asyncpg.exceptions.InternalClientError,
-)
 
 __all__ = ["Connection", "Database", "Record", "notify_numbers_changed", "sql"]
 
@@ -76,8 +69,8 @@ class Database:
                 init=_init_connection,
                 reset=_keep_session,
             )
-        except _UNAVAILABLE as error:
-            raise Unavailable(f"Database unreachable: {type(error).__name__}") from error
+        except CONNECTION_FAILURES as error:
+            raise unavailable(error, "Database unreachable") from error
         assert pool is not None
         return cls(pool, dsn)
 
@@ -88,13 +81,9 @@ class Database:
     async def connection(self) -> AsyncIterator[Connection]:
         """A pooled connection; connection failures become Unavailable."""
         with translate_unavailable():
-            try:
+            with refusals_unavailable():
                 acquired = self.pool.acquire()
                 conn = await acquired.__aenter__()
-            except asyncpg.PostgresError as error:
-                # Any refusal while connecting (database not accepting connections,
-                # shutting down, too many clients) means unavailable, not a bad request.
-                raise Unavailable(f"Database unavailable: {type(error).__name__}") from error
             try:
                 yield conn
             finally:
@@ -146,24 +135,6 @@ class Database:
             await conn.execute(sql("ensure_migrations_table"))
             done = {r["version"] for r in await conn.fetch(sql("applied_migrations"))}
         return [name for version, name, _ in migrations() if version not in done]
-
-
-# SQLSTATE classes that mean the server, not the statement, failed: connection
-# exception, insufficient resources, operator intervention, system error.
-_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57", "58")
-
-
-@contextlib.contextmanager
-def translate_unavailable() -> Any:
-    """Turn driver connection failures into Unavailable (HTTP 503)."""
-    try:
-        yield
-    except _UNAVAILABLE as error:
-        raise Unavailable(f"Database unavailable: {type(error).__name__}") from error
-    except asyncpg.PostgresError as error:
-        if str(getattr(error, "sqlstate", "") or "")[:2] in _UNAVAILABLE_SQLSTATE_CLASSES:
-            raise Unavailable(f"Database unavailable: {type(error).__name__}") from error
-        raise
 
 
 async def _keep_session(conn: Connection) -> None:

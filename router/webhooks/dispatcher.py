@@ -20,13 +20,16 @@ import aiohttp
 import structlog
 from yarl import URL
 
+from router.config import Settings
 from router.errors import ConfigError, Unavailable
-from router.outbound import DenyList, check_destination
+from router.outbound import DenyList, OutboundRequest, Sender, SendFailed
 from router.store.callbacks import AttemptRecord, CallbackStore, ClaimedCallback
 from router.webhooks.retry import RetryPolicy, Verdict
-from router.webhooks.signing import signature_headers
 
 log = structlog.get_logger(__name__)
+
+# The settings' defaults are the dispatcher's: one place says what they are.
+_DEFAULTS = Settings()
 
 DELIVERY_ID_HEADER = "I-Router-Delivery-Id"
 BODY_KEPT = 2048
@@ -42,11 +45,11 @@ class Dispatcher:
         policy: RetryPolicy,
         *,
         deny_list: DenyList,
-        concurrency: int = 64,
-        per_host_limit: int = 8,
-        lease_seconds: float = 60.0,
-        poll_interval: float = 1.0,
-        timeout: float = 10.0,
+        concurrency: int = _DEFAULTS.callbacks_concurrency,
+        per_host_limit: int = _DEFAULTS.callbacks_per_host_limit,
+        lease_seconds: float = _DEFAULTS.callbacks_lease_seconds,
+        poll_interval: float = _DEFAULTS.callbacks_poll_interval_seconds,
+        timeout: float = _DEFAULTS.callbacks_timeout_seconds,
         on_verdict: Callable[[str], None] | None = None,
     ) -> None:
         if lease_seconds <= timeout:
@@ -57,9 +60,8 @@ class Dispatcher:
                 f" callbacks_timeout_seconds ({timeout})."
             )
         self._store = store
-        self._session = session
+        self._sender = Sender(session, deny_list)
         self._policy = policy
-        self._deny_list = deny_list
         self._concurrency = concurrency
         self._per_host_limit = per_host_limit
         self._lease_seconds = lease_seconds
@@ -161,37 +163,22 @@ class Dispatcher:
     async def _send(
         self, callback: ClaimedCallback, attempted_at: datetime
     ) -> tuple[int | None, str | None, AttemptRecord]:
-        url, form = _request(callback)
-        headers = signature_headers(str(url), form or {}, callback.signing_key)
-        headers[DELIVERY_ID_HEADER] = callback.delivery_id
+        request = OutboundRequest.with_params(URL(callback.url), callback.method, callback.params)
         started = time.perf_counter()
         status = retry_after = body = error = None
         try:
-            check_destination(url, self._deny_list)
-            async with self._session.request(
-                callback.method,
-                url,
-                data=form,
-                headers=headers,
-                allow_redirects=False,
-                timeout=self._timeout,
+            async with self._sender.send(
+                request,
+                callback.signing_key,
+                time_limits=self._timeout,
+                headers={DELIVERY_ID_HEADER: callback.delivery_id},
             ) as response:
                 status, retry_after = response.status, response.headers.get("Retry-After")
                 body = (await _read_head(response.content, BODY_KEPT)).decode("utf-8", "replace")
-        except TimeoutError:
-            error = "timed out"
-        except (aiohttp.ClientError, OSError, ValueError) as failure:
-            error = str(failure) or type(failure).__name__
+        except SendFailed as failure:
+            error = failure.reason
         latency_ms = (time.perf_counter() - started) * 1000
         return status, retry_after, AttemptRecord(attempted_at, status, error, latency_ms, body)
-
-
-def _request(callback: ClaimedCallback) -> tuple[URL, dict[str, str] | None]:
-    """GET carries the parameters in the query (keeping the URL's own), POST in a form."""
-    url = URL(callback.url)
-    if callback.method == "GET":
-        return url.extend_query(callback.params), None
-    return url, callback.params
 
 
 async def _read_head(content: aiohttp.StreamReader, limit: int) -> bytes:

@@ -514,7 +514,11 @@ async def test_bad_domain_name_is_refused(
     assert_error(await response.json(), 400, 21100, "DomainName")
 
 
-@pytest.mark.parametrize("sid", [new_sid("OR"), "ORnot-a-sid", new_sid("AC")])
+@pytest.mark.parametrize(
+    "sid",
+    [new_sid("OR"), "ORnot-a-sid", new_sid("AC")],
+    ids=["unknown", "malformed", "an-account-sid"],
+)
 async def test_unknown_organization_is_404(client: TestClient, admin: Tenant, sid: str) -> None:
     """GET of an organization that does not exist: 404."""
     response = await client.get(f"{API}/Organizations/{sid}.json", headers=admin.auth)

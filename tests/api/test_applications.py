@@ -286,7 +286,11 @@ async def test_child_cannot_reach_the_parents_applications(
     assert response.status == 403
 
 
-@pytest.mark.parametrize("sid", [new_sid("AP"), "APnot-a-sid", new_sid("PN")])
+@pytest.mark.parametrize(
+    "sid",
+    [new_sid("AP"), "APnot-a-sid", new_sid("PN")],
+    ids=["unknown", "malformed", "a-number-sid"],
+)
 async def test_unknown_application_is_404(client: TestClient, tenant: Tenant, sid: str) -> None:
     """GET of an application sid that does not exist: 404."""
     response = await client.get(apps_path(tenant.sid, sid), headers=tenant.auth)

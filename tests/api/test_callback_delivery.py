@@ -313,6 +313,25 @@ async def test_signature_follows_a_rotated_signing_key_for_new_callbacks(
     assert hit.headers["X-Twilio-Signature"] == twilio_signature(hit.url, hit.params, key)
 
 
+async def test_credentials_in_the_callback_url_are_sent_but_not_signed(
+    db: Database, settings: config.Settings, gateway: dict[str, str], tenant: Tenant
+) -> None:
+    """A StatusCallback with user:password@ is signed over the URL the receiver sees
+    (no credentials, no fragment), as RCML fetches are, and the credentials travel as
+    Basic auth."""
+    async with receiving() as receiver, service(db, settings) as client:
+        url = receiver.url("/cb#frag").replace("http://", "http://alice:s3cret@")
+        await provision(client, tenant, "1234", StatusCallback=url)
+        sid = await route_call(client, gateway, tenant, "1234")
+        await post_status(client, gateway, sid, "ringing")
+        await eventually(lambda: len(receiver.hits) == 1)
+    [hit] = receiver.hits
+    assert hit.url == receiver.url("/cb")
+    expected = twilio_signature(hit.url, hit.params, tenant.account.signing_key)
+    assert hit.headers["X-Twilio-Signature"] == expected
+    assert hit.headers["Authorization"] == "Basic " + base64.b64encode(b"alice:s3cret").decode()
+
+
 # --- retries -------------------------------------------------------------------------------
 
 

@@ -9,7 +9,14 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.patterns import DIALED, OrgMatcher, PatternEntry, compile_pattern, naive_match
+from router.patterns import (
+    DIALED,
+    MatchResult,
+    OrgMatcher,
+    PatternEntry,
+    compile_pattern,
+    naive_match,
+)
 from router.patterns.class_strings import MAX_LENGTH, Expansion, LengthTables, expand, fit
 from router.patterns.tree import parse
 from tests.unit.test_org_matcher_groups import PATTERNS
@@ -120,6 +127,9 @@ def test_a_wider_expression_is_tried_on_every_spelling_it_matches() -> None:
     reported such a pattern once per scan)."""
     entries = [entry(0, r"(?=1)\d+"), entry(1, "*")]
     assert OrgMatcher(entries).match(["0", "1"]) == naive_match(entries, ["0", "1"])
+    possessive = [entry(0, "[^1]*+[^1]|0")]  # its first branch never matches
+    assert OrgMatcher(possessive).match(["00", "0"]) == MatchResult(possessive[0], "0")
+    assert OrgMatcher([]).updated(possessive).match(["00", "0"]) == MatchResult(possessive[0], "0")
     assert naive_match(entries, ["0", "1"]).entry.pattern == r"(?=1)\d+"  # type: ignore[union-attr]
 
 

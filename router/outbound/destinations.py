@@ -1,4 +1,4 @@
-"""Outbound HTTP safety, shared by RCML fetches and status callbacks.
+"""Which addresses outbound requests may reach: the deny list and its two guards.
 
 Tenants choose the URLs we call, so every destination address is checked against a
 deny list of networks (cloud metadata, link-local, and whatever operators add). Two
@@ -7,8 +7,9 @@ paths lead to an address and both are guarded:
 - host names go through `DenyingResolver`, which aiohttp's connector asks for
   addresses; the connector then connects to exactly the addresses returned, so a DNS
   answer that changes between check and connect (rebinding) cannot slip through;
-- IP-literal hosts never reach a resolver (aiohttp short-cuts them), so callers run
-  `check_destination` on every URL they request, redirects included.
+- IP-literal hosts never reach a resolver (aiohttp short-cuts them), so the sender
+  (router/outbound/sender.py) runs `check_destination` on every URL it requests,
+  redirects included.
 """
 
 from __future__ import annotations
@@ -18,15 +19,12 @@ import ipaddress
 import socket
 from collections.abc import Iterable
 
-import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
 from router.config import Settings
 from router.errors import ConfigError
-
-USER_AGENT = "router/0.1"
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -146,28 +144,3 @@ class DenyingResolver(AbstractResolver):
         if self._delegate is None:
             self._delegate = DefaultResolver()
         return self._delegate
-
-
-def create_client_session(
-    settings: Settings, *, limit_per_host: int | None = None
-) -> aiohttp.ClientSession:
-    """A ClientSession whose connections only reach allowed addresses.
-
-    Keep-alive pooling, no cookies (one tenant's cookies must never reach another's
-    requests), no proxy or .netrc from the environment, and the RCML timeouts as a
-    backstop for callers that do not pass their own. Call it inside the running loop
-    and close it on shutdown.
-    """
-    connector = aiohttp.TCPConnector(
-        resolver=DenyingResolver(DenyList.from_settings(settings)),
-        limit_per_host=limit_per_host or 0,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        headers={"User-Agent": USER_AGENT},
-        timeout=aiohttp.ClientTimeout(
-            total=settings.rcml_total_timeout, sock_connect=settings.rcml_connect_timeout
-        ),
-        trust_env=False,
-    )
