@@ -10,7 +10,7 @@ from aiohttp import web
 from router.api import event_params
 from router.api.auth import authenticate, authorize_account
 from router.api.formats import json_response, rfc2822
-from router.api.keys import CALLBACKS, CALLS, GATEWAY, SETTINGS
+from router.api.keys import CALLBACKS, CALLS, GATEWAY, RECORDER, SETTINGS
 from router.callbacks import OPTIONAL_FIELDS
 from router.domain import CallStatus, is_sid
 from router.errors import Conflict, Forbidden, Invalid, NotFound
@@ -27,7 +27,8 @@ async def status_event(request: web.Request) -> web.Response:
     body = await event_params.read_event(request, request.app[SETTINGS].api_max_body_bytes)
     status = _call_status(body)
     details = {name: value for name in OPTIONAL_FIELDS if (value := _optional(body, name))}
-    accepted = await request.app[CALLBACKS].accept_status(
+    # Queued in the database, or while it is unreachable in the spool (router/spool/).
+    accepted = await request.app[RECORDER].accept_status(
         call_sid, status, details, now=datetime.now(UTC)
     )
     return json_response(
