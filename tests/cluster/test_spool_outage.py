@@ -208,3 +208,39 @@ async def test_calls_and_statuses_answered_during_an_outage_are_recorded_and_cal
     assert calls == {**{s: "completed" for s in everyone}, sid(100): "ringing"}
     assert len(callbacks) == len(everyone) * len(STATUSES)
     assert {r["state"] for r in callbacks} == {"delivered"}
+
+
+async def test_a_full_spool_answers_503_and_keeps_nothing(
+    postgres: OwnPostgres, tmp_path: Path
+) -> None:
+    """Past spool_max_bytes an event is refused (the gateway may retry), never half kept."""
+    owner = await make_owner(postgres.dsn)
+    settings = instance_settings(postgres.dsn, tmp_path / "a", spool_max_bytes=100)
+    async with (
+        receiving() as receiver,
+        TestClient(TestServer(create_app(settings))) as a,
+    ):
+        response = await a.post(
+            f"/2012-04-24/Accounts/{owner.account_sid}/IncomingPhoneNumbers.json",
+            data={"PhoneNumber": PHONE, "isSIP": "true", "VoiceUrl": f"{receiver.url}/rcml"},
+            headers=owner.auth,
+        )
+        assert response.status == 200, await response.text()
+        await route(a, owner, sid(0))
+        await postgres.stop()
+        body = {"From": "+1", "To": PHONE, "DestinationOrganizationSid": owner.organization.sid}
+        refused = [
+            await a.post("/v1/events/calls", json=body, headers=GATEWAY),
+            await a.post(
+                f"/v1/events/calls/{sid(0)}/status", json={"CallStatus": "ringing"}, headers=GATEWAY
+            ),
+        ]
+        for response in refused:
+            assert response.status == 503
+            assert response.headers["Retry-After"]
+            assert (await response.json())["message"] == (
+                "The database is unreachable and this worker's spool is full"
+                " (100 bytes, setting spool_max_bytes); retry later."
+            )
+        assert all(path.stat().st_size == 0 for path in spooled(tmp_path / "a"))
+        await postgres.start()
