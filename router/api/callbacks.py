@@ -84,16 +84,25 @@ def _callback(entry: dict[str, Any]) -> dict[str, Any]:
         "attempts": c["attempts"],
         "next_attempt_at": rfc2822(c["next_attempt_at"]) if c["state"] == "pending" else None,
         "date_created": rfc2822(c["date_created"]),
-        "attempt_log": [
-            {
-                "attempted_at": rfc2822(a["attempted_at"]),
-                "status": a["status"],
-                "error": a["error"],
-                "latency_ms": round(a["latency_ms"], 3),
-                "response_body": a["response_body"],
-            }
-            for a in entry["attempts"]
-        ],
+        "attempt_log": [_attempt(a) for a in entry["attempts"]],
+    }
+
+
+UNSETTLED = (
+    "No outcome recorded: the attempt was in flight, or its instance stopped or lost the"
+    " database before recording the answer (the callback is then sent again)."
+)
+
+
+def _attempt(a: Any) -> dict[str, Any]:
+    """One attempt; an unsettled one (its claim wrote it, no settle followed) says so."""
+    settled = a["settled"]
+    return {
+        "attempted_at": rfc2822(a["attempted_at"]),
+        "status": a["status"],
+        "error": a["error"] if settled else UNSETTLED,
+        "latency_ms": round(a["latency_ms"], 3) if settled else None,
+        "response_body": a["response_body"],
     }
 
 

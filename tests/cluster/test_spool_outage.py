@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,13 @@ PHONE = "5100"
 
 
 class Receiver:
-    """The tenant's server: RCML at /rcml, status callbacks at /status."""
+    """The tenant's server: RCML at /rcml, status callbacks at /status (each awaiting
+    `before_answer` first, if set)."""
 
     def __init__(self) -> None:
         self.hits: list[dict[str, str]] = []
         self.url = ""
+        self.before_answer: Callable[[dict[str, str]], Awaitable[None]] | None = None
 
     async def rcml(self, request: web.Request) -> web.Response:
         return web.Response(text=RCML, content_type="application/xml")
@@ -44,6 +46,8 @@ class Receiver:
         hit = {k: str(v) for k, v in form.items()}
         hit["delivery_id"] = request.headers["I-Router-Delivery-Id"]
         self.hits.append(hit)
+        if self.before_answer is not None:
+            await self.before_answer(hit)
         return web.Response(text="ok")
 
     def delivered(self) -> dict[str, list[tuple[int, str]]]:
