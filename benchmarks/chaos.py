@@ -621,10 +621,10 @@ async def check(ledger: Ledger, receiver: Receiver, dsn: str, findings: Findings
     findings.duplicates = sum(n - 1 for n in taken_per_delivery.values())
     taken_statuses = {(h.call_sid, h.status): h for h in first_taken.values()}
     for (call_sid, status), sent in ledger.accepted.items():
-        hit = taken_statuses.get((call_sid, status))
-        if hit is None:
+        taken = taken_statuses.get((call_sid, status))
+        if taken is None:
             findings.note("lost", f"{call_sid} {status}")
-        elif hit.at < sent:
+        elif taken.at < sent:
             findings.note("sent_early", f"{call_sid} {status} taken before it was reported")
     by_call: dict[str, list[Hit]] = defaultdict(list)
     for hit in first_taken.values():
@@ -658,11 +658,11 @@ async def check(ledger: Ledger, receiver: Receiver, dsn: str, findings: Findings
         await db.close()
     for call_sid in sorted(ledger.routed - recorded):
         findings.note("routed_unrecorded", call_sid)
-    for delivery_id, hits in hits_per_delivery.items():
-        if hits > logged.get(delivery_id, 0):
+    for delivery_id, sent_count in hits_per_delivery.items():
+        if sent_count > logged.get(delivery_id, 0):
             findings.note(
                 "attempts_missing",
-                f"{delivery_id}: {hits} hits, {logged.get(delivery_id, 0)} logged",
+                f"{delivery_id}: {sent_count} hits, {logged.get(delivery_id, 0)} logged",
             )
 
 
