@@ -19,8 +19,9 @@ and malformed requests arrive. Then it checks what the gateway and the tenant sa
   (aiohttp's parser errors); other tracebacks are counted apart, with examples.
 
 The gateway pins each call to one instance (as Kamailio's dispatcher does, hashing the
-Call-ID), retries a request that met a dead instance (on the next instance after a few
-seconds), and retries a 5xx. Everything runs on 127.0.0.1; every process started is
+Call-ID), retries a request that met a dead instance (on the next instance after
+FAILOVER_SECONDS), and retries a 5xx; a killed instance is started again at once, as
+systemd's Restart=always would. Everything runs on 127.0.0.1; every process started is
 stopped by its PID.
 
     python -m benchmarks.chaos --short          # the CI size (tests/chaos/), ~90 s
@@ -61,7 +62,12 @@ STATUSES = ("ringing", "in-progress", "completed")
 RCML = "<Response><Dial>chaos</Dial></Response>"
 NUMBERS = [f"77{n:02d}" for n in range(10)]
 CALLBACK_TIMEOUT = 1.5
-OUTAGE_GRACE = 5.0  # seconds after PostgreSQL is back during which a 503 is still expected
+OUTAGE_GRACE = 5.0
+# A dead instance is retried this long before the gateway fails over to the next one.
+# A call spooled by an instance stays in its spool until that instance starts again
+# (it cannot while PostgreSQL is down): a status failed over sooner would find no call.
+FAILOVER_SECONDS = 15.0
+RESTART_SECONDS = 0.5  # seconds after PostgreSQL is back during which a 503 is still expected
 
 
 @dataclass(frozen=True)
@@ -357,7 +363,7 @@ class Gateway:
                     else:
                         self.findings.note("server_errors", f"{path} -> {response.status} {answer}")
             except (aiohttp.ClientError, OSError, TimeoutError):
-                if time.monotonic() - began > 5:  # failover, as a SIP proxy would
+                if time.monotonic() - began > FAILOVER_SECONDS:  # as a SIP proxy would
                     index, began = (index + 1) % len(self.instances), time.monotonic()
             self.findings.gateway_retries += 1
             await asyncio.sleep(0.2)
@@ -545,8 +551,15 @@ async def run_faults_and_traffic(
             victim = rng.choice(instances)
             await asyncio.to_thread(victim.kill)
             findings.kills += 1
-            await asyncio.sleep(rng.uniform(0.3, 1.0))
-            victim.start()
+
+    async def restarts() -> None:
+        # As systemd's Restart=always would (an instance cannot start while PostgreSQL
+        # is down: it exits, and is started again).
+        while not stop.is_set():
+            for instance in instances:
+                if instance.process is not None and instance.process.poll() is not None:
+                    instance.start()
+            await asyncio.sleep(RESTART_SECONDS)
 
     async def postgres_restarts() -> None:
         gap = plan.traffic_seconds / (plan.postgres_restarts + 1)
@@ -577,7 +590,7 @@ async def run_faults_and_traffic(
     flows = [asyncio.create_task(flow()) for _ in range(plan.flows)]
     faults = [
         asyncio.create_task(task())
-        for task in (kills, postgres_restarts, receiver_outages, malformed)
+        for task in (kills, restarts, postgres_restarts, receiver_outages, malformed)
     ]
     await asyncio.sleep(plan.traffic_seconds)
     stop.set()

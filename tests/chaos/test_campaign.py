@@ -13,6 +13,7 @@ from benchmarks.chaos import SHORT, run
 
 def test_the_short_campaign_loses_nothing() -> None:
     findings = run(SHORT)
+    assert findings.failed() == {}, findings.examples
     assert findings.kills >= 10
     assert findings.postgres_restarts >= 1
     assert findings.receiver_outages >= 1
@@ -20,4 +21,3 @@ def test_the_short_campaign_loses_nothing() -> None:
     assert findings.calls_routed > 0
     assert findings.statuses_accepted == 3 * findings.calls_routed
     assert findings.callbacks_taken == findings.statuses_accepted
-    assert findings.failed() == {}, findings.examples
