@@ -10,6 +10,8 @@ and malformed requests arrive. Then it checks what the gateway and the tenant sa
   order the statuses were reported;
 - duplicates: deliveries taken again (at-least-once allows them: counted, not failed);
 - routed but unrecorded: a call answered `routed` that is not in the calls table;
+- refused: a call not answered `routed`, or a status of a routed call not answered
+  202 (the symptom of an unrecorded call: 404 "Call ... was not found");
 - attempts missing: receiver hits of a delivery beyond its rows in the attempt log;
 - 5xx: answers of 500 or more to the gateway or to the malformed requests, except the
   503 (with Retry-After) that SPEC 8 prescribes while PostgreSQL is down, for what
@@ -139,6 +141,7 @@ class Findings:
     sent_early: int = 0
     gaps: int = 0
     routed_unrecorded: int = 0
+    refused: int = 0
     attempts_missing: int = 0
     server_errors: int = 0
     tracebacks: int = 0  # from malformed input
@@ -151,6 +154,7 @@ class Findings:
         "sent_early",
         "gaps",
         "routed_unrecorded",
+        "refused",
         "attempts_missing",
         "server_errors",
         "tracebacks",
@@ -378,7 +382,7 @@ class Gateway:
         }
         status, answer = await self._post(call_sid, "/v1/events/calls", body)
         if status != 200 or answer.get("outcome") != "routed":
-            self.findings.note("server_errors", f"call {call_sid}: {status} {answer}")
+            self.findings.note("refused", f"call {call_sid}: {status} {answer}")
             return
         self.ledger.routed.add(call_sid)
         self.findings.calls_routed += 1
@@ -390,7 +394,7 @@ class Gateway:
                 call_sid, f"/v1/events/calls/{call_sid}/status", {"CallStatus": call_status}
             )
             if status != 202:
-                self.findings.note("server_errors", f"status {call_sid}: {status} {answer}")
+                self.findings.note("refused", f"status {call_sid}: {status} {answer}")
                 return
             self.ledger.accepted.setdefault((call_sid, call_status), sent)
             reported.append(call_status)
