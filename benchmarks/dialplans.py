@@ -145,6 +145,33 @@ SHAPES: Sequence[tuple[Callable[[random.Random], Shape], int]] = (
 TWIN_SHARE = 0.05
 
 
+def _double_range(rng: random.Random) -> Shape:
+    """A fixed part with a free count of digits on both sides: up to eight ways to
+    place it at one length (what the class-string tables hold worst)."""
+    p = _digits(rng, 3, 4)
+    low, high = rng.randint(1, 2), rng.randint(6, 9)
+    return (
+        f"\\d{{{low},{high}}}{p}\\d{{{low},{high}}}",
+        lambda r: _digits(r, low, high) + p + _digits(r, low, high),
+    )
+
+
+def _repeated_group(rng: random.Random) -> Shape:
+    """A repeated group of two lengths: its strings per length grow without bound, so
+    no table takes it (hyperscan does)."""
+    a, b = _digits(rng, 1), _digits(rng, 2)
+    p = _prefix(rng, 2, 3)
+    return f"{p}({a}|{b})+", lambda r: p + "".join(r.choice([a, b]) for _ in range(r.randint(1, 6)))
+
+
+# The shapes that suit the tables least, mixed with the dial-plan ones.
+WIDE_SHAPES: Sequence[tuple[Callable[[random.Random], Shape], int]] = (
+    *SHAPES,
+    (_double_range, 60),
+    (_repeated_group, 40),
+)
+
+
 def _twin(text: str) -> str | None:
     """A pattern of the same length matching some of the same numbers, or None."""
     if "[2-9]" in text:
@@ -154,11 +181,15 @@ def _twin(text: str) -> str | None:
     return None
 
 
-def operator_shapes(count: int, seed: int = 8) -> list[Shape]:
+def operator_shapes(
+    count: int,
+    seed: int = 8,
+    shapes: Sequence[tuple[Callable[[random.Random], Shape], int]] = SHAPES,
+) -> list[Shape]:
     """`count` distinct patterns, each with a sampler of numbers it matches."""
     rng = random.Random(seed)
-    makers = [maker for maker, _ in SHAPES]
-    weights = [weight for _, weight in SHAPES]
+    makers = [maker for maker, _ in shapes]
+    weights = [weight for _, weight in shapes]
     found: dict[str, Sampler] = {}
     while len(found) < count:
         text, sampler = rng.choices(makers, weights)[0](rng)

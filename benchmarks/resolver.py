@@ -404,7 +404,15 @@ def prefix_friendly_set(count: int, dialed: int) -> PatternSet:
     return PatternSet("prefix-friendly", texts, pattern_hits(texts, dialed, seed=count))
 
 
-PATTERN_SETS = (operator_set, prefix_friendly_set)
+def wide_set(count: int, dialed: int) -> PatternSet:
+    """The dial-plan shapes with half of the patterns in shapes the class-string tables
+    suit least (free digit counts on both sides of a fixed part, repeated groups)."""
+    shapes = dialplans.operator_shapes(count, shapes=dialplans.WIDE_SHAPES)
+    numbers_dialed = dialplans.dialed_numbers(shapes, dialed, seed=count)
+    return PatternSet("wide", [text for text, _ in shapes], numbers_dialed)
+
+
+PATTERN_SETS = (operator_set, prefix_friendly_set, wide_set)
 
 
 async def pattern_stage(

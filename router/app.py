@@ -9,12 +9,15 @@ from pathlib import Path
 
 from aiohttp import web
 
+from router.api.client_address import ClientAddresses
 from router.api.errors import error_middleware
 from router.api.gateway import GatewayAuth
 from router.api.keys import (
     ACCOUNTS,
+    AUTH_THROTTLE,
     CALLBACKS,
     CALLS,
+    CLIENT_ADDRESSES,
     DATABASE,
     FETCHER,
     GATEWAY,
@@ -26,8 +29,10 @@ from router.api.keys import (
     RESOLVER,
     SETTINGS,
 )
+from router.api.malformed_requests import MalformedRequestLog
 from router.api.request_metrics import request_metrics_middleware
 from router.api.routes import setup_routes
+from router.auth_throttle import AuthThrottle
 from router.bootstrap import GATEWAY_TOKEN_KEY
 from router.config import Settings
 from router.domain import Credentials
@@ -58,6 +63,7 @@ def create_app(
 ) -> web.Application:
     """The web application; opens (and later closes) its own pool unless given one.
     `place` says which worker of `router serve --workers N` this is."""
+    metrics = Metrics()
     # Bodies are read with explicit per-route limits (api/params.py), so aiohttp's own
     # limit only needs to admit the largest form body.
     app = web.Application(
@@ -65,10 +71,23 @@ def create_app(
         client_max_size=1024**2,
         # Long request lines reach the app and get a proper error document; aiohttp's
         # parser would answer plain text past its 8 KiB default.
-        handler_args={"max_line_size": 128 * 1024, "max_field_size": 16 * 1024},
+        handler_args={
+            "max_line_size": 128 * 1024,
+            "max_field_size": 16 * 1024,
+            "logger": MalformedRequestLog(
+                lambda kind: metrics.malformed_requests.labels(kind).inc()
+            ),
+        },
     )
     app[SETTINGS] = settings
-    app[METRICS] = Metrics()
+    app[METRICS] = metrics
+    app[AUTH_THROTTLE] = AuthThrottle(
+        max_per_address=settings.auth_max_failures_per_address,
+        max_per_account=settings.auth_max_failures_per_account,
+        window=settings.auth_failure_window_seconds,
+        on_refused=lambda by: metrics.auth_throttled.labels(by).inc(),
+    )
+    app[CLIENT_ADDRESSES] = ClientAddresses(settings.auth_trusted_proxies)
     app.cleanup_ctx.append(_database_context(settings, database))
     app.cleanup_ctx.append(_routing_context(settings, place))
     app.cleanup_ctx.append(_outbound_context(settings))
@@ -167,6 +186,8 @@ def _routing_context(settings: Settings, place: WorkerPlace | None) -> Context:
             cache_ttl=settings.cache_ttl_seconds,
             cache_size=settings.cache_max_size,
             match_timeout=settings.patterns_match_timeout_seconds,
+            regex_budget_s=settings.patterns_regex_budget_seconds,
+            regex_budget_window_s=settings.patterns_regex_budget_window_seconds,
         )
         if place is not None and place.known_numbers is not None:
             # Read by the supervisor before the fork and shared by every worker; this

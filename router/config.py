@@ -41,9 +41,15 @@ class Settings:
     api_default_page_size: int = 50
     api_max_page_size: int = 1000
     phone_default_region: str = "US"
+    auth_max_failures_per_address: int = 30  # 0: no limit per client address
+    auth_max_failures_per_account: int = 10  # 0: no limit per account
+    auth_failure_window_seconds: float = 60.0
+    auth_trusted_proxies: tuple[str, ...] = ()  # proxies whose X-Forwarded-For is believed
     cache_ttl_seconds: float = 30.0
     cache_max_size: int = 1_000_000
     patterns_match_timeout_seconds: float = 0.05
+    patterns_regex_budget_seconds: float = 0.1  # per organization and window, per process
+    patterns_regex_budget_window_seconds: float = 1.0
     rcml_connect_timeout: float = 5.0
     rcml_total_timeout: float = 10.0
     rcml_max_redirects: int = 5

@@ -79,6 +79,16 @@ class PayloadTooLarge(RouterError):
     code = 20413
 
 
+class TooManyRequests(RouterError):
+    """The client must wait `retry_after` seconds before trying again (HTTP 429)."""
+
+    code = 20429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Unavailable(RouterError):
     """A dependency (the database) is down; retry later (HTTP 503)."""
 

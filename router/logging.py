@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
+from types import TracebackType
 
 import structlog
 from aiohttp import web
@@ -15,6 +17,7 @@ from aiohttp.abc import AbstractAccessLogger
 from router.config import Settings, effective_log_format
 
 _access = structlog.get_logger("router.access")
+_process = structlog.get_logger("router.process")
 
 
 def configure(settings: Settings) -> None:
@@ -48,7 +51,13 @@ def _route_standard_logging(
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            # format_exc_info: a traceback logged by aiohttp or asyncpg becomes the
+            # "exception" string inside the line, as structlog's own do.
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()
@@ -57,6 +66,28 @@ def _route_standard_logging(
     root.addHandler(handler)
     root.setLevel(level)
     logging.captureWarnings(True)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_in_thread
+
+
+def _log_uncaught(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    # Python would print the traceback as plain text, the one non-JSON line left.
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, error, trace)
+        return
+    _process.critical("uncaught_exception", exc_info=(kind, error, trace))
+
+
+def _log_uncaught_in_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is None:
+        return
+    _process.error(
+        "uncaught_exception_in_thread",
+        thread=args.thread.name if args.thread else None,
+        exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
+    )
 
 
 def _add_process_id(

@@ -84,11 +84,31 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.malformed_requests = Counter(
+            "router_malformed_http_requests_total",
+            "HTTP requests the parser refused (bad request line, header, line too long...)"
+            " by the parser's error kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.auth_throttled = Counter(
+            "router_auth_throttled_requests",
+            "Requests refused with 429 after too many failed authentications, by what"
+            " was throttled (address or account).",
+            ["by"],
+            registry=self.registry,
+        )
         self._process = _ProcessGauges(self.registry)
         self._cache_lookups = Counter(
             "router_resolver_cache_lookups",
             "Resolver cache lookups by cache and result.",
             ["cache", "result"],
+            registry=self.registry,
+        )
+        self._over_budget = Counter(
+            "router_pattern_regex_over_budget",
+            "Timed pattern matches not run because their organization had spent its regex"
+            " time budget for the window (they count as no match).",
             registry=self.registry,
         )
         self._resolvers: list[_ResolverCounts] = []
@@ -102,7 +122,7 @@ class Metrics:
         build.labels(_version()).set(1)
 
     def watch_resolver(self, stats: ResolverStats) -> None:
-        self._resolvers.append(_ResolverCounts(stats, self._cache_lookups))
+        self._resolvers.append(_ResolverCounts(stats, self._cache_lookups, self._over_budget))
 
     def refresh(self) -> None:
         """Copy what is read rather than counted (resolver statistics, this process's
@@ -124,10 +144,12 @@ class _ResolverCounts:
     """The resolver's plain counters, pushed into a Counter as increments (so that in
     multiprocess mode every worker's lookups add up)."""
 
-    def __init__(self, stats: ResolverStats, counter: Counter) -> None:
+    def __init__(self, stats: ResolverStats, counter: Counter, over_budget: Counter) -> None:
         self._stats = stats
         self._counter = counter
+        self._over_budget = over_budget
         self._pushed: dict[tuple[str, str], int] = {}
+        self._over_budget_pushed = 0
 
     def push(self) -> None:
         for labels, value in (
@@ -141,6 +163,9 @@ class _ResolverCounts:
             if delta or labels not in self._pushed:
                 self._counter.labels(*labels).inc(delta)
                 self._pushed[labels] = value
+        over_budget = self._stats.regex_over_budget
+        self._over_budget.inc(over_budget - self._over_budget_pushed)
+        self._over_budget_pushed = over_budget
 
 
 class _ProcessGauges:

@@ -27,6 +27,7 @@ from router import numbers, patterns
 from router.domain import Channel, IncomingNumber
 from router.errors import Unavailable
 from router.known_numbers import KnownNumbers
+from router.patterns import budget
 from router.patterns.prefix_index import PrefixIndexMatcher
 
 log = structlog.get_logger(__name__)
@@ -134,6 +135,7 @@ class ResolverStats:
     answer_misses: int = 0
     spelling_hits: int = 0
     spelling_misses: int = 0
+    regex_over_budget: int = 0  # timed pattern matches not run (patterns/budget.py)
 
 
 @dataclass(slots=True)
@@ -159,6 +161,8 @@ class Resolver:
         match_timeout: float = patterns.DEFAULT_MATCH_TIMEOUT_S,
         fold_delay_s: float = FOLD_DELAY_S,
         clock: Callable[[], float] = time.monotonic,
+        regex_budget_s: float = budget.DEFAULT_BUDGET_S,
+        regex_budget_window_s: float = budget.DEFAULT_WINDOW_S,
     ) -> None:
         self._source = source
         self._region = default_region
@@ -175,6 +179,12 @@ class Resolver:
         self._cache_size = cache_size
         self.known = KnownNumbers()
         self.stats = ResolverStats()
+        self.regex_budgets = budget.RegexBudgets(
+            seconds=regex_budget_s,
+            window=regex_budget_window_s,
+            clock=clock,
+            on_refused=self._count_over_budget,
+        )
         # Whole answers by query, valid until their deadline or the next invalidation:
         # the hot path of a repeated query is one dict lookup.
         self._answers: dict[Query, tuple[float, Resolution]] = {}
@@ -228,9 +238,10 @@ class Resolver:
         if pattern_trace.skipped is None:
             assert query.destination is not None
             org = await self._org_patterns(query.destination)
-            result = org.matcher.match(spellings)
-            if trace:
-                pattern_trace = _pattern_trace(org.matcher, spellings, full_trace)
+            with self.regex_budgets.spending(query.destination):
+                result = org.matcher.match(spellings)
+                if trace:
+                    pattern_trace = _pattern_trace(org.matcher, spellings, full_trace)
             if result is not None:
                 number = org.by_sid[result.entry.sid]
                 return _matched(
@@ -242,6 +253,9 @@ class Resolver:
                 )
         outcome = Outcome.FORBIDDEN if removed else Outcome.NOT_FOUND
         return Resolution(outcome, trace=_trace(spellings, steps, pattern_trace))
+
+    def _count_over_budget(self) -> None:
+        self.stats.regex_over_budget += 1
 
     async def _exact_candidates(self, spellings: Sequence[str]) -> list[tuple[IncomingNumber, ...]]:
         # A spelling no stored number has is answered by the known-numbers set alone:

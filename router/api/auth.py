@@ -8,20 +8,34 @@ import binascii
 from aiohttp import web
 
 from router import tokens
-from router.api.keys import ACCOUNTS
+from router.api.keys import ACCOUNTS, AUTH_THROTTLE, CLIENT_ADDRESSES
 from router.domain import Account, AccountStatus, Role, is_sid
 from router.errors import AccountInactive, Forbidden, NotFound, Unauthenticated
 
 
 async def authenticate(request: web.Request) -> Account:
-    """The active account whose AccountSid:AuthToken the request carries."""
-    account_sid, token = _basic_credentials(request.headers.get("Authorization", ""))
+    """The active account whose AccountSid:AuthToken the request carries; 429 once its
+    address or account has failed too often (auth_throttle.py)."""
+    header = request.headers.get("Authorization", "")
+    if not header:  # a first request without credentials is no failure (clients probe)
+        raise Unauthenticated("Authentication required: HTTP Basic AccountSid:AuthToken.")
+    throttle = request.app[AUTH_THROTTLE]
+    address = request.app[CLIENT_ADDRESSES].of(request)
+    try:
+        account_sid, token = _basic_credentials(header)
+    except Unauthenticated:
+        throttle.check(address, None)
+        throttle.failed(address, None)
+        raise
+    scoped_sid = account_sid if is_sid(account_sid, "AC") else None
+    throttle.check(address, scoped_sid)
     found = None
-    if is_sid(account_sid, "AC"):
-        found = await request.app[ACCOUNTS].get_account_with_credentials(account_sid)
+    if scoped_sid is not None:
+        found = await request.app[ACCOUNTS].get_account_with_credentials(scoped_sid)
     # Verify against a dummy digest for unknown accounts too, so timing tells nothing.
     stored = found[1] if found else tokens.hash_token("", b"\0" * 16)
     if not tokens.verify_token(token, stored) or found is None:
+        throttle.failed(address, scoped_sid)
         raise Unauthenticated("Authentication failed: check AccountSid and AuthToken.")
     account = found[0]
     if account.status is not AccountStatus.ACTIVE:

@@ -26,6 +26,7 @@ STATUS: dict[type[errors.RouterError], int] = {
     errors.MethodNotAllowed: 405,
     errors.Conflict: 409,
     errors.PayloadTooLarge: 413,
+    errors.TooManyRequests: 429,
     errors.Unavailable: 503,
 }
 
@@ -78,7 +79,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except errors.RouterError as error:
         status = STATUS.get(type(error), 400)
-        return error_response(request, status=status, code=error.code, message=error.message)
+        response = error_response(request, status=status, code=error.code, message=error.message)
+        if isinstance(error, errors.TooManyRequests):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from router.api.client_address import ClientAddresses
 from router.api.gateway import GatewayAuth
+from router.auth_throttle import AuthThrottle
 from router.config import Settings
 from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
@@ -30,3 +32,5 @@ ORGANIZATIONS = web.AppKey("organizations", OrganizationDirectory)
 CALLBACKS = web.AppKey("callbacks", CallbackStore)
 RECORDER = web.AppKey("recorder", EventRecorder)
 METRICS = web.AppKey("metrics", Metrics)
+AUTH_THROTTLE = web.AppKey("auth_throttle", AuthThrottle)
+CLIENT_ADDRESSES = web.AppKey("client_addresses", ClientAddresses)

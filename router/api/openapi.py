@@ -552,6 +552,11 @@ def _responses(operation: Operation, media: Sequence[str]) -> dict[str, Any]:
     for status in operation.errors:
         if str(status) not in responses:
             responses[str(status)] = _content("error", "Error", media)
+    if 401 in operation.errors and operation.auth in ("basic", "either"):
+        responses["429"] = {
+            **_content("too many failed authentications (auth settings)", "Error", media),
+            "headers": {"Retry-After": {"description": "seconds", "schema": {"type": "integer"}}},
+        }
     return responses
 
 

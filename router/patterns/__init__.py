@@ -1,6 +1,7 @@
 """Pattern numbers: the dialect (its definition), the automaton that runs it, and the
 per-organization matcher the resolver asks (SPEC 3.3)."""
 
+from router.patterns.admission import validate_pattern
 from router.patterns.dialect import (
     CATCH_ALL,
     DEFAULT_MATCH_TIMEOUT_S,
@@ -18,7 +19,6 @@ from router.patterns.dialect import (
     naive_steps,
     priority_key,
     translate,
-    validate_pattern,
 )
 from router.patterns.matcher import OUTRANKING_LISTED, Candidate, Explanation, OrgMatcher
 

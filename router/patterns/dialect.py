@@ -11,6 +11,7 @@ Pure: no I/O beyond logging.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ import regex
 import structlog
 
 from router.errors import Invalid
+from router.patterns import budget
 from router.patterns.syntax import (
     COUNTED_REPEAT,
     LITERAL_ESCAPES,
@@ -48,7 +50,6 @@ __all__ = [
     "naive_steps",
     "priority_key",
     "translate",
-    "validate_pattern",
 ]
 
 log = structlog.get_logger(__name__)
@@ -119,6 +120,7 @@ class MatchOutcome(Enum):
     MATCH = "match"
     NO_MATCH = "no_match"
     TIMEOUT = "timeout"  # counts as no match
+    OVER_BUDGET = "over_budget"  # not run: the organization spent its regex budget
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,12 +144,26 @@ class CompiledPattern:
         """Match the whole spelling under the time limit; a timeout is logged."""
         if self.bounded and len(spelling) <= UNTIMED_MAX_SPELLING:
             found = self.compiled.fullmatch(spelling)
-        else:
-            try:
-                found = self.compiled.fullmatch(spelling, timeout=timeout_s)
-            except TimeoutError:
-                log.warning("pattern_timeout", pattern=self.text, timeout_s=timeout_s)
-                return MatchOutcome.TIMEOUT
+            return MatchOutcome.NO_MATCH if found is None else MatchOutcome.MATCH
+        spending = budget.current()
+        if spending is None:
+            return self._timed(spelling, timeout_s)
+        allowed = spending.remaining()
+        if allowed <= 0.0:
+            spending.refuse(self.text)
+            return MatchOutcome.OVER_BUDGET
+        started = time.perf_counter()
+        try:
+            return self._timed(spelling, min(timeout_s, allowed))
+        finally:
+            spending.charge(time.perf_counter() - started)
+
+    def _timed(self, spelling: str, timeout_s: float) -> MatchOutcome:
+        try:
+            found = self.compiled.fullmatch(spelling, timeout=timeout_s)
+        except TimeoutError:
+            log.warning("pattern_timeout", pattern=self.text, timeout_s=timeout_s)
+            return MatchOutcome.TIMEOUT
         return MatchOutcome.NO_MATCH if found is None else MatchOutcome.MATCH
 
 
@@ -182,11 +198,6 @@ def _does_not_compile(pattern: str, reason: str) -> Invalid:
     return Invalid(
         f"Invalid {_PARAM}: the pattern {pattern!r} does not compile ({reason}).", param=_PARAM
     )
-
-
-def validate_pattern(pattern: str) -> None:
-    """Raise `Invalid` unless the pattern can be provisioned (the API's check)."""
-    compile_pattern(pattern)
 
 
 def _is_bounded(translated: str) -> bool:

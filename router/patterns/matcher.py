@@ -20,7 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from router.patterns import automaton
+import hyperscan
+
+from router.patterns import automaton, class_strings
+from router.patterns.class_strings import MAX_LENGTH, LengthTables
 from router.patterns.dialect import (
     DEFAULT_MATCH_TIMEOUT_S,
     DIALED,
@@ -30,10 +33,12 @@ from router.patterns.dialect import (
     PatternEntry,
 )
 from router.patterns.ordered import CompiledLender, OrderedPatterns, usable
+from router.patterns.tree import parse
 
 __all__ = [
     "OUTRANKING_LISTED",
     "Candidate",
+    "Composition",
     "Explanation",
     "OrgMatcher",
     "explain_by_scan",
@@ -43,6 +48,8 @@ __all__ = [
 _DIALED: Final = frozenset(DIALED)
 # A dry run lists at most this many of the patterns that outrank the winner.
 OUTRANKING_LISTED: Final = 50
+# Past this many patterns in tables, the memory their expansion used is worth handing back.
+_LARGE_BUILD: Final = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,11 +74,29 @@ class Explanation:
 
 
 @dataclass(frozen=True, slots=True)
-class _Segment:
-    """One compiled database whose expression ids run from `first_id`, and for each the
-    rank it stands for in the matcher (None once the pattern is gone, or refused)."""
+class Composition:
+    """Which engine holds how many of a matcher's patterns (benchmarks, dry runs)."""
 
+    tables: int  # patterns in the class-string tables
+    class_strings: int  # the strings they hold, over every length
+    automaton: int  # patterns in hyperscan databases only
+    regex_only: int  # patterns `regex` alone decides
+    database_bytes: int  # serialized size of the hyperscan databases
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """Patterns compiled together, their ids running from `first_id`, and for each the
+    rank it stands for in the matcher (None once the pattern is gone, or refused).
+
+    The tables hold the patterns of bounded shape (class_strings); `database` the other
+    expressions; `long_database` the table patterns that can match spellings longer
+    than the tables answer for, scanned only for such spellings.
+    """
+
+    tables: LengthTables | None
     database: Any  # hyperscan.Database (None when nothing compiled); untyped bindings
+    long_database: Any
     first_id: int
     ranks: tuple[int | None, ...]
     entries: tuple[PatternEntry, ...]  # by id - first_id: what the ranks were mapped from
@@ -94,7 +119,7 @@ class OrgMatcher(OrderedPatterns):
     ) -> None:
         super().__init__(entries, timeout_s=timeout_s, previous=previous)
         ranks = range(len(self._entries))
-        segment, decides = _compile_segment(self._entries, self._compiled, ranks, 0)
+        segment, decides = _compile_segment(self._entries, self._compiled, ranks, 0, tables=True)
         self._set_segments((segment,))
         self._decide(decides)
 
@@ -103,10 +128,12 @@ class OrgMatcher(OrderedPatterns):
         reported id to its rank."""
         self._segments = tuple(segments)
         self._rank_of = tuple(rank for s in segments for rank in s.ranks)
-        self._scanned = tuple(
-            s.database
-            for s in segments
-            if s.database is not None and any(r is not None for r in s.ranks)
+        self._tables = tuple(
+            s.tables for s in segments if s.tables is not None and s.tables.strings
+        )
+        self._scanned = tuple(s.database for s in segments if s.database is not None)
+        self._scanned_long = self._scanned + tuple(
+            s.long_database for s in segments if s.long_database is not None
         )
 
     def _set_order(self, ordered: list[tuple[PatternEntry, CompiledPattern]]) -> None:
@@ -121,6 +148,26 @@ class OrgMatcher(OrderedPatterns):
         self._decides = decides
         # The common case: the automaton's word is final for every pattern.
         self._all_final = all(self._final)
+
+    def composition(self) -> Composition:
+        """How the patterns are held now."""
+        tabled = {
+            self._rank_of[i]
+            for s in self._segments
+            if s.tables is not None
+            for i in s.tables.ids()
+            if self._rank_of[i] is not None
+        }
+        databases = [
+            d for s in self._segments for d in (s.database, s.long_database) if d is not None
+        ]
+        return Composition(
+            tables=len(tabled),
+            class_strings=sum(t.strings for t in self._tables),
+            automaton=len(self._decides) - len(tabled),
+            regex_only=len(self._regex_only),
+            database_bytes=sum(len(hyperscan.dumpb(d)) for d in databases),
+        )
 
     @property
     def delta_size(self) -> int:
@@ -140,6 +187,8 @@ class OrgMatcher(OrderedPatterns):
             None if old is None else new._rank_by_entry.get(entry)
             for old, entry in zip(base.ranks, base.entries, strict=True)
         )
+        gone = [base.first_id + i for i, rank in enumerate(ranks) if rank is None]
+        tables = base.tables.without(gone) if base.tables is not None and gone else base.tables
         decides = {
             rank: self._decides[old]
             for old, rank in zip(base.ranks, ranks, strict=True)
@@ -151,10 +200,14 @@ class OrgMatcher(OrderedPatterns):
             rank = new._rank_by_entry.get(self._entries[old])
             if rank is not None:
                 covered.add(rank)
-        segments = [_Segment(base.database, base.first_id, ranks, base.entries)]
+        segments = [
+            _Segment(tables, base.database, base.long_database, base.first_id, ranks, base.entries)
+        ]
         added = [rank for rank in range(len(ordered)) if rank not in covered]
         if added:
-            delta, delta_decides = _compile_segment(new._entries, new._compiled, added, len(ranks))
+            delta, delta_decides = _compile_segment(
+                new._entries, new._compiled, added, len(ranks), tables=False
+            )
             segments.append(delta)
             decides.update(delta_decides)
         new._set_segments(segments)
@@ -183,29 +236,39 @@ class OrgMatcher(OrderedPatterns):
         return None
 
     def _proposed(self, spellings: Sequence[str]) -> list[int] | None:
-        """rank * len(spellings) + position of every (pattern, spelling) the automaton
-        reports, unsorted; None when a spelling holds characters no dialed string has
-        (the automaton only knows dialed ones)."""
+        """rank * len(spellings) + position of every (pattern, spelling) the tables and
+        the automaton report (the tables: only the best per spelling), unsorted; None
+        when a spelling holds characters no dialed string has (the engines only know
+        dialed ones)."""
         if not _DIALED.issuperset("".join(spellings)):
             return None
+        keys: list[int] = []
+        for tables in self._tables:
+            tables.propose(spellings, self._rank_of, keys)
+        long = max(map(len, spellings), default=0) > MAX_LENGTH
+        databases = self._scanned_long if long else self._scanned
+        if databases:
+            self._scan(databases, spellings, keys)
+        return keys
+
+    def _scan(self, databases: Sequence[Any], spellings: Sequence[str], keys: list[int]) -> None:
         buffer = automaton.frame(spellings)
         hits: list[tuple[int, int]] = []
-        for database in self._scanned:
+        for database in databases:
             database.scan(buffer, match_event_handler=_on_match, context=hits)
         if not hits:
-            return []
+            return
         rank_of = self._rank_of
         count = len(spellings)
         if count == 1:
-            return [rank for rank in (rank_of[i] for i, _ in hits) if rank is not None]
+            keys.extend(rank for rank in (rank_of[i] for i, _ in hits) if rank is not None)
+            return
         # A match ends right after its spelling's frame: the end offset tells which.
         ends = list(itertools.accumulate(len(s) + automaton.FRAMING for s in spellings))
-        keys: list[int] = []
         for expression, end in hits:
             rank = rank_of[expression]
             if rank is not None:
                 keys.append(rank * count + ends.index(end))
-        return keys
 
     def _candidate_keys(self, spellings: Sequence[str]) -> list[int] | None:
         """The proposals and the patterns only `regex` can decide, in the naive order."""
@@ -292,22 +355,55 @@ def _compile_segment(
     compiled: Sequence[CompiledPattern],
     ranks: Iterable[int],
     first_id: int,
+    *,
+    tables: bool,
 ) -> tuple[_Segment, dict[int, bool]]:
-    """Compile the patterns of these ranks into one database; return it with, for each
-    rank it holds, whether its expression is exact."""
+    """Compile the patterns of these ranks into one segment (into tables where they fit,
+    when `tables`); return it with, for each rank it holds, whether its word is exact."""
     chosen: list[int] = []
     rewrites: list[automaton.Rewrite] = []
+    expansions: list[class_strings.Expansion | None] = []
     for rank in ranks:
-        rewrite = automaton.rewrite(compiled[rank].translated)
-        if rewrite is not None:
-            chosen.append(rank)
-            rewrites.append(rewrite)
-    database, refused = automaton.compile_database([r.expression for r in rewrites], first_id)
+        tree = parse(compiled[rank].translated)
+        if tree is None:
+            continue
+        rewrite = automaton.rewrite_tree(tree)
+        chosen.append(rank)
+        rewrites.append(rewrite)
+        expansions.append(class_strings.expand(tree) if tables and rewrite.exact else None)
+    ids = [first_id + i for i in range(len(chosen))]
+    taken = class_strings.fit(expansions, len(chosen))
+    longer = [
+        i for i, expansion in enumerate(expansions) if taken[i] and expansion and expansion.longer
+    ]
+    long_database, refused = _compile(rewrites, ids, longer)
+    for i in refused:  # hyperscan refuses it wherever it goes: `regex` decides it
+        taken[i] = False
+    rest = [i for i in range(len(chosen)) if not taken[i] and i not in refused]
+    database, refused_rest = _compile(rewrites, ids, rest)
+    refused |= refused_rest
+    held = [(ids[i], e) for i, e in enumerate(expansions) if taken[i] and e is not None]
+    length_tables = LengthTables(held) if held else None
+    if len(held) >= _LARGE_BUILD:
+        del held, expansions
+        automaton.return_freed_memory()  # what expanding them left behind
     segment = _Segment(
+        length_tables,
         database,
+        long_database,
         first_id,
         tuple(None if i in refused else rank for i, rank in enumerate(chosen)),
         tuple(entries[rank] for rank in chosen),
     )
     decides = {rank: rewrites[i].exact for i, rank in enumerate(chosen) if i not in refused}
     return segment, decides
+
+
+def _compile(
+    rewrites: Sequence[automaton.Rewrite], ids: Sequence[int], indexes: Sequence[int]
+) -> tuple[Any, set[int]]:
+    """The database of the rewrites at these indexes, and the indexes refused."""
+    database, refused = automaton.compile_database(
+        [rewrites[i] for i in indexes], [ids[i] for i in indexes]
+    )
+    return database, {indexes[j] for j in refused}
