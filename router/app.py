@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -24,6 +25,7 @@ from router.api.keys import (
     METRICS,
     NUMBERS,
     ORGANIZATIONS,
+    RECORDER,
     RESOLVER,
     SETTINGS,
 )
@@ -42,6 +44,8 @@ from router.outbound import DenyList, create_client_session
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver, apply_change_notice
 from router.serve.placement import CallbackShare, WorkerPlace, callback_share
+from router.spool.journal import Journal
+from router.spool.recorder import EventRecorder
 from router.store.accounts import AccountStore
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
@@ -108,6 +112,8 @@ def _database_context(settings: Settings, given: Database | None) -> Context:
         app[INVENTORY] = InventoryStore(database)
         app[CALLS] = CallStore(database)
         app[CALLBACKS] = CallbackStore(database)
+        recorder = app[RECORDER] = _recorder(settings, app[CALLS], app[CALLBACKS])
+        recorder.start()
         app[ORGANIZATIONS] = OrganizationDirectory(app[CALLS])
         app[GATEWAY] = GatewayAuth(settings.gateway_token, await _stored_gateway_token(app))
         watcher = _GatewayTokenWatcher(app)
@@ -116,10 +122,24 @@ def _database_context(settings: Settings, given: Database | None) -> Context:
         yield
         await listener.stop()
         await watcher.stop()
+        await recorder.stop()
         if given is None:
             await database.close()
 
     return context
+
+
+def _recorder(settings: Settings, calls: CallStore, callbacks: CallbackStore) -> EventRecorder:
+    """Records routed events, spooling them in the data directory while the database
+    is unreachable."""
+    journal = Journal(Path(settings.data_dir) / "spool", max_bytes=settings.spool_max_bytes)
+    return EventRecorder(
+        journal,
+        calls,
+        callbacks,
+        replay_interval=settings.spool_replay_interval_seconds,
+        unmatched_seconds=settings.spool_unmatched_status_seconds,
+    )
 
 
 async def _stored_gateway_token(app: web.Application) -> Credentials | None:

@@ -10,7 +10,7 @@ from aiohttp import web
 from router.api import event_params
 from router.api.auth import authenticate, authorize_account
 from router.api.formats import json_response, rfc2822
-from router.api.keys import CALLBACKS, CALLS, GATEWAY, SETTINGS
+from router.api.keys import CALLBACKS, CALLS, GATEWAY, RECORDER, SETTINGS
 from router.callbacks import OPTIONAL_FIELDS
 from router.domain import CallStatus, is_sid
 from router.errors import Conflict, Forbidden, Invalid, NotFound
@@ -27,7 +27,8 @@ async def status_event(request: web.Request) -> web.Response:
     body = await event_params.read_event(request, request.app[SETTINGS].api_max_body_bytes)
     status = _call_status(body)
     details = {name: value for name in OPTIONAL_FIELDS if (value := _optional(body, name))}
-    accepted = await request.app[CALLBACKS].accept_status(
+    # Queued in the database, or while it is unreachable in the spool (router/spool/).
+    accepted = await request.app[RECORDER].accept_status(
         call_sid, status, details, now=datetime.now(UTC)
     )
     return json_response(
@@ -83,16 +84,25 @@ def _callback(entry: dict[str, Any]) -> dict[str, Any]:
         "attempts": c["attempts"],
         "next_attempt_at": rfc2822(c["next_attempt_at"]) if c["state"] == "pending" else None,
         "date_created": rfc2822(c["date_created"]),
-        "attempt_log": [
-            {
-                "attempted_at": rfc2822(a["attempted_at"]),
-                "status": a["status"],
-                "error": a["error"],
-                "latency_ms": round(a["latency_ms"], 3),
-                "response_body": a["response_body"],
-            }
-            for a in entry["attempts"]
-        ],
+        "attempt_log": [_attempt(a) for a in entry["attempts"]],
+    }
+
+
+UNSETTLED = (
+    "No outcome recorded: the attempt was in flight, or its instance stopped or lost the"
+    " database before recording the answer (the callback is then sent again)."
+)
+
+
+def _attempt(a: Any) -> dict[str, Any]:
+    """One attempt; an unsettled one (its claim wrote it, no settle followed) says so."""
+    settled = a["settled"]
+    return {
+        "attempted_at": rfc2822(a["attempted_at"]),
+        "status": a["status"],
+        "error": a["error"] if settled else UNSETTLED,
+        "latency_ms": round(a["latency_ms"], 3) if settled else None,
+        "response_body": a["response_body"],
     }
 
 

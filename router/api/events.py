@@ -22,6 +22,7 @@ from router.api.keys import (
     GATEWAY,
     METRICS,
     ORGANIZATIONS,
+    RECORDER,
     RESOLVER,
     SETTINGS,
 )
@@ -80,7 +81,7 @@ async def _route_session(request: web.Request, channel: Channel) -> web.Response
     forwarded_from = event_params.text(body, "ForwardedFrom")
     headers = event_params.sip_headers(body)
     destination, source = await request.app[ORGANIZATIONS].resolve(event_params.organizations(body))
-    calls = request.app[CALLS]
+    recorder = request.app[RECORDER]
 
     def params(number: IncomingNumber) -> dict[str, str]:
         return rcml_params.voice_params(
@@ -109,7 +110,7 @@ async def _route_session(request: web.Request, channel: Channel) -> web.Response
             date_created=_now(),
             date_updated=_now(),
         )
-        return calls.record_call(call, answer)
+        return recorder.record_call(call, answer)
 
     query = Query(to, channel, destination, source)
     return await _route(
@@ -120,7 +121,7 @@ async def _route_session(request: web.Request, channel: Channel) -> web.Response
             call_sid,
             query,
             params,
-            lambda: calls.get_decision(call_sid),
+            lambda: recorder.previous_call(call_sid),
             record,
         ),
     )
@@ -139,7 +140,7 @@ async def route_message(request: web.Request, body: dict[str, Any]) -> web.Respo
     assert from_ is not None
     text = event_params.text(body, "Body", max_length=event_params.MAX_BODY_TEXT) or ""
     destination, source = await request.app[ORGANIZATIONS].resolve(event_params.organizations(body))
-    calls = request.app[CALLS]
+    recorder = request.app[RECORDER]
 
     def params(number: IncomingNumber) -> dict[str, str]:
         return rcml_params.sms_params(
@@ -152,7 +153,7 @@ async def route_message(request: web.Request, body: dict[str, Any]) -> web.Respo
         )
 
     def record(number: IncomingNumber, answer: dict[str, Any]) -> Awaitable[dict[str, Any]]:
-        return calls.record_message(sms_sid, number, from_, to, text, answer)
+        return recorder.record_message(sms_sid, number, from_, to, text, answer)
 
     query = Query(to, Channel.SMS, destination, source)
     return await _route(
@@ -163,7 +164,7 @@ async def route_message(request: web.Request, body: dict[str, Any]) -> web.Respo
             sms_sid,
             query,
             params,
-            lambda: calls.get_message_decision(sms_sid),
+            lambda: recorder.previous_message(sms_sid),
             record,
         ),
     )
@@ -182,7 +183,8 @@ async def _route(request: web.Request, event: _Inbound) -> web.Response:
     answer = await _fetch(request, event.sid_key, event.sid, decision, event.params(number))
     if answer["outcome"] != Outcome.ROUTED.value:
         return _answer(request, event.kind, answer)
-    return _answer(request, event.kind, await _recorded(event.record(number, answer), answer))
+    # Recorded in the database, or while it is unreachable in the spool (router/spool/).
+    return _answer(request, event.kind, await event.record(number, answer))
 
 
 async def refer_event(request: web.Request) -> web.Response:
@@ -322,16 +324,6 @@ async def _previous(lookup: Awaitable[dict[str, Any] | None]) -> dict[str, Any] 
         return await lookup
     except Unavailable:
         return None
-
-
-async def _recorded(record: Awaitable[dict[str, Any]], answer: dict[str, Any]) -> dict[str, Any]:
-    """The stored answer; while the database is down, routing keeps answering from
-    memory (SPEC 8) and the event goes unrecorded."""
-    try:
-        return await record
-    except Unavailable:
-        log.warning("event_not_recorded", sid=next(iter(answer.values())))
-        return answer
 
 
 def _now() -> datetime:

@@ -12,6 +12,7 @@ from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver
+from router.spool.recorder import EventRecorder
 from router.store.accounts import AccountStore
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
@@ -29,6 +30,7 @@ FETCHER = web.AppKey("fetcher", RcmlFetcher)
 GATEWAY = web.AppKey("gateway", GatewayAuth)
 ORGANIZATIONS = web.AppKey("organizations", OrganizationDirectory)
 CALLBACKS = web.AppKey("callbacks", CallbackStore)
+RECORDER = web.AppKey("recorder", EventRecorder)
 METRICS = web.AppKey("metrics", Metrics)
 AUTH_THROTTLE = web.AppKey("auth_throttle", AuthThrottle)
 CLIENT_ADDRESSES = web.AppKey("client_addresses", ClientAddresses)
