@@ -23,6 +23,8 @@ from router.outbound import DenyList, create_client_session
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver, apply_change_notice
 from router.serve.placement import CallbackShare, WorkerPlace, callback_share
+from router.spool.journal import Journal
+from router.spool.recorder import EventRecorder
 from router.store.accounts import AccountStore
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
@@ -72,6 +74,9 @@ async def running(
             )
             stack.push_async_callback(database.close)
         stores = _stores(database)
+        recorder = _recorder(settings, stores)
+        recorder.start()
+        stack.push_async_callback(recorder.stop)
         resolver = await stack.enter_async_context(
             _fresh_resolver(settings, database, stores.numbers, place, metrics)
         )
@@ -83,7 +88,9 @@ async def running(
             await stack.enter_async_context(
                 _dispatching(settings, database, stores.callbacks, share, metrics)
             )
-        engine = Engine(stores, resolver=resolver, fetcher=fetcher, metrics=metrics)
+        engine = Engine(
+            stores, recorder=recorder, resolver=resolver, fetcher=fetcher, metrics=metrics
+        )
         yield Assembly(engine, database)
 
 
@@ -94,6 +101,19 @@ def _stores(database: Database) -> Stores:
         inventory=InventoryStore(database),
         calls=CallStore(database),
         callbacks=CallbackStore(database),
+    )
+
+
+def _recorder(settings: Settings, stores: Stores) -> EventRecorder:
+    """Records routed events, spooling them in the data directory while the database
+    is unreachable."""
+    journal = Journal(Path(settings.data_dir) / "spool", max_bytes=settings.spool_max_bytes)
+    return EventRecorder(
+        journal,
+        stores.calls,
+        stores.callbacks,
+        replay_interval=settings.spool_replay_interval_seconds,
+        unmatched_seconds=settings.spool_unmatched_status_seconds,
     )
 
 

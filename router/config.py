@@ -69,6 +69,9 @@ class Settings:
     callbacks_lease_seconds: float = 60.0
     callbacks_concurrency: int = 64
     callbacks_per_host_limit: int = 32
+    spool_max_bytes: int = 64 * 1024 * 1024
+    spool_replay_interval_seconds: float = 1.0
+    spool_unmatched_status_seconds: float = 600.0
     serve_workers: int = 0  # 0: one per CPU this process may use
     serve_stop_timeout_seconds: float = 30.0
 

@@ -334,6 +334,9 @@ class AttemptRecord:
     error: str | None
     latency_ms: float
     response_body: str | None
+    # False: the claim wrote the attempt and no settle followed (in flight, or its
+    # instance stopped or lost the database before recording the answer).
+    settled: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,10 +84,14 @@ GATEWAY_TOKEN = "test-gateway-token-0123456789abcdef"
 
 
 @pytest.fixture
-def settings(database_url: str) -> config.Settings:
-    return config.load(
-        environ={}, overrides={"database_url": database_url, "gateway_token": GATEWAY_TOKEN}
-    )
+def settings(database_url: str, tmp_path: Path) -> config.Settings:
+    # A data directory per test: an app's spool (router/spool/) lives there.
+    overrides = {
+        "database_url": database_url,
+        "gateway_token": GATEWAY_TOKEN,
+        "data_dir": str(tmp_path / "data"),
+    }
+    return config.load(environ={}, overrides=overrides)
 
 
 @pytest.fixture

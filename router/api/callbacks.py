@@ -10,7 +10,7 @@ from router.api import answers, event_bodies, event_params
 from router.api.auth import authenticate
 from router.api.formats import json_response, rfc2822
 from router.api.keys import ENGINE, GATEWAY, SETTINGS
-from router.domain import Account, StatusCallback, is_sid
+from router.domain import Account, AttemptRecord, StatusCallback, is_sid
 from router.errors import NotFound
 
 
@@ -46,16 +46,24 @@ def _callback(c: StatusCallback) -> dict[str, Any]:
         "attempts": c.attempts,
         "next_attempt_at": rfc2822(c.next_attempt_at) if c.state == "pending" else None,
         "date_created": rfc2822(c.date_created),
-        "attempt_log": [
-            {
-                "attempted_at": rfc2822(a.attempted_at),
-                "status": a.status,
-                "error": a.error,
-                "latency_ms": round(a.latency_ms, 3),
-                "response_body": a.response_body,
-            }
-            for a in c.attempt_log
-        ],
+        "attempt_log": [_attempt(a) for a in c.attempt_log],
+    }
+
+
+UNSETTLED = (
+    "No outcome recorded: the attempt was in flight, or its instance stopped or lost the"
+    " database before recording the answer (the callback is then sent again)."
+)
+
+
+def _attempt(a: AttemptRecord) -> dict[str, Any]:
+    """One attempt; an unsettled one (its claim wrote it, no settle followed) says so."""
+    return {
+        "attempted_at": rfc2822(a.attempted_at),
+        "status": a.status,
+        "error": a.error if a.settled else UNSETTLED,
+        "latency_ms": round(a.latency_ms, 3) if a.settled else None,
+        "response_body": a.response_body,
     }
 
 

@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
-import structlog
-
 from router import rcml_params
 from router.domain import Call, CallStatus, Channel, IncomingNumber
 from router.engine.answers import RoutingAnswer, StatusAccepted
@@ -24,11 +22,9 @@ from router.organizations import OrganizationDirectory, OrganizationNames
 from router.rcml import RcmlFetcher, RcmlTarget
 from router.resolver import Query, Resolution, ResolutionOutcome, Resolver
 from router.routing import Outcome, RoutingDecision, decide
-from router.store.callbacks import CallbackStore
+from router.spool.recorder import EventRecorder
 from router.store.calls import CallStore
 from router.webhooks.payloads import status_details
-
-log = structlog.get_logger(__name__)
 
 
 class _Inbound(Protocol):
@@ -52,13 +48,13 @@ class _Inbound(Protocol):
 class _InboundCall:
     """A call or USSD session: voice parameters, recorded as a call."""
 
-    def __init__(self, event: CallEvent, calls: CallStore) -> None:
+    def __init__(self, event: CallEvent, recorder: EventRecorder) -> None:
         self.event = event
         self.channel = Channel.USSD if isinstance(event, UssdEvent) else Channel.VOICE
         self.kind = "ussd" if self.channel is Channel.USSD else "call"
         self.sid = event.call_sid
         self.fetch_rcml = event.fetch_rcml
-        self._calls = calls
+        self._recorder = recorder
 
     def params(self, number: IncomingNumber) -> dict[str, str]:
         event = self.event
@@ -74,10 +70,10 @@ class _InboundCall:
         )
 
     async def previous(self) -> RoutingAnswer | None:
-        return await self._calls.get_call_answer(self.sid)
+        return await self._recorder.previous_call(self.sid)
 
     async def record(self, number: IncomingNumber, answer: RoutingAnswer) -> RoutingAnswer:
-        return await self._calls.record_call(_call(self.event, number), answer)
+        return await self._recorder.record_call(_call(self.event, number), answer)
 
 
 class _InboundMessage:
@@ -86,11 +82,11 @@ class _InboundMessage:
     kind = "message"
     channel = Channel.SMS
 
-    def __init__(self, event: MessageEvent, calls: CallStore) -> None:
+    def __init__(self, event: MessageEvent, recorder: EventRecorder) -> None:
         self.event = event
         self.sid = event.sms_sid
         self.fetch_rcml = event.fetch_rcml
-        self._calls = calls
+        self._recorder = recorder
 
     def params(self, number: IncomingNumber) -> dict[str, str]:
         event = self.event
@@ -104,11 +100,11 @@ class _InboundMessage:
         )
 
     async def previous(self) -> RoutingAnswer | None:
-        return await self._calls.get_message_answer(self.sid)
+        return await self._recorder.previous_message(self.sid)
 
     async def record(self, number: IncomingNumber, answer: RoutingAnswer) -> RoutingAnswer:
         event = self.event
-        return await self._calls.record_message(
+        return await self._recorder.record_message(
             event.sms_sid, number, event.from_number, event.to, event.body, answer
         )
 
@@ -120,14 +116,15 @@ class CallRouting:
         self,
         *,
         calls: CallStore,
-        callbacks: CallbackStore,
+        recorder: EventRecorder,
         resolver: Resolver,
         fetcher: RcmlFetcher,
         organizations: OrganizationDirectory,
         metrics: Metrics,
     ) -> None:
         self._calls = calls
-        self._callbacks = callbacks
+        # Records in the database, or while it is unreachable in the spool (router/spool/).
+        self._recorder = recorder
         self._resolver = resolver
         self._fetcher = fetcher
         self._organizations = organizations
@@ -135,11 +132,11 @@ class CallRouting:
 
     async def route_call(self, event: CallEvent) -> RoutingAnswer:
         """Route an inbound call (or USSD session, by its Ussd fields)."""
-        return await self._route(_InboundCall(event, self._calls), event.to, event.organizations)
+        return await self._route(_InboundCall(event, self._recorder), event.to, event.organizations)
 
     async def route_message(self, event: MessageEvent) -> RoutingAnswer:
         """Route an inbound SMS; a repeated sms_sid gets its first answer."""
-        inbound = _InboundMessage(event, self._calls)
+        inbound = _InboundMessage(event, self._recorder)
         return await self._route(inbound, event.to, event.organizations)
 
     async def _route(
@@ -159,7 +156,7 @@ class CallRouting:
         answer = await self._fetch(event.sid, decision, event.params(number), event.fetch_rcml)
         if not answer.routed:
             return self._counted(event.kind, answer)
-        return self._counted(event.kind, await _recorded(event.record(number, answer), answer))
+        return self._counted(event.kind, await event.record(number, answer))
 
     async def route_refer(self, event: ReferEvent) -> RoutingAnswer:
         """Route a transfer of a call in progress by its number's Refer settings."""
@@ -189,7 +186,7 @@ class CallRouting:
         self, event: StatusEvent, *, now: datetime | None = None
     ) -> StatusAccepted:
         """Record a call's new status and queue its status callback, durably."""
-        accepted = await self._callbacks.accept_status(
+        accepted = await self._recorder.accept_status(
             event.call_sid, event.status, _status_details(event), now=now or datetime.now(UTC)
         )
         return StatusAccepted(event.call_sid, event.status, duplicate=not accepted)
@@ -287,13 +284,3 @@ async def _previous(lookup: Awaitable[RoutingAnswer | None]) -> RoutingAnswer | 
         return await lookup
     except Unavailable:
         return None
-
-
-async def _recorded(record: Awaitable[RoutingAnswer], answer: RoutingAnswer) -> RoutingAnswer:
-    """The stored answer; while the database is down, routing keeps answering from
-    memory (SPEC 8) and the event goes unrecorded."""
-    try:
-        return await record
-    except Unavailable:
-        log.warning("event_not_recorded", sid=answer.sid)
-        return answer

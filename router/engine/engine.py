@@ -29,6 +29,7 @@ from router.metrics import Metrics
 from router.organizations import OrganizationDirectory
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver
+from router.spool.recorder import EventRecorder
 from router.store.accounts import AccountStore
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
@@ -60,7 +61,13 @@ class Engine:
     `callbacks`."""
 
     def __init__(
-        self, stores: Stores, *, resolver: Resolver, fetcher: RcmlFetcher, metrics: Metrics
+        self,
+        stores: Stores,
+        *,
+        recorder: EventRecorder,
+        resolver: Resolver,
+        fetcher: RcmlFetcher,
+        metrics: Metrics,
     ) -> None:
         self.resolver = resolver
         self.metrics = metrics
@@ -68,7 +75,7 @@ class Engine:
         self._stores = stores
         self._routing = CallRouting(
             calls=stores.calls,
-            callbacks=stores.callbacks,
+            recorder=recorder,
             resolver=resolver,
             fetcher=fetcher,
             organizations=self.organizations,

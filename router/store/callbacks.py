@@ -31,8 +31,9 @@ class ClaimedCallback:
     host: str
     params: dict[str, str]
     delivery_id: str
-    attempts: int
+    attempts: int  # made so far, this one included
     lease: datetime  # the lease this claim holds; settling needs it unchanged
+    attempt_id: int  # the attempt row the claim wrote; the settle completes it
     signing_key: str = field(repr=False)
 
 
@@ -119,7 +120,7 @@ class CallbackStore:
     ) -> list[ClaimedCallback]:
         """Lease up to `limit` due callbacks, oldest first, at most one per call, and per
         host no more than `per_host_limit` minus its deliveries in flight (one entry of
-        `in_flight_hosts` each)."""
+        `in_flight_hosts` each). Each claim records its attempt, unsettled until settle."""
         async with self.db.transaction() as conn:
             found = await conn.fetch(
                 sql("claim_callbacks"), limit, lease_seconds, list(in_flight_hosts), per_host_limit
@@ -136,6 +137,7 @@ class CallbackStore:
                 delivery_id=r["delivery_id"],
                 attempts=r["attempts"],
                 lease=r["leased_until"],
+                attempt_id=r["attempt_id"],
                 signing_key=r["signing_key"],
             )
             for r in found
@@ -149,15 +151,16 @@ class CallbackStore:
         state: str,
         next_attempt_at: datetime | None,
     ) -> bool:
-        """Record the attempt and mark the callback delivered, failed or pending again;
-        False (attempt recorded, verdict dropped) when the lease was lost meanwhile.
+        """Complete the claim's attempt row and mark the callback delivered, failed or
+        pending again; False (attempt recorded, verdict dropped) when the lease was lost
+        meanwhile.
 
         Concurrent settles are written together (group commit)."""
         return await self._settles.submit(_Settle(callback, attempt, state, next_attempt_at))
 
     async def _settle_batch(self, batch: Sequence[_Settle]) -> list[bool]:
         attempts = [
-            [s.callback.id for s in batch],
+            [s.callback.attempt_id for s in batch],
             [s.attempt.attempted_at for s in batch],
             [s.attempt.status for s in batch],
             [s.attempt.error for s in batch],
@@ -171,7 +174,7 @@ class CallbackStore:
             [s.callback.lease for s in batch],
         ]
         async with self.db.transaction() as conn:
-            await conn.execute(sql("record_callback_attempts"), *attempts)
+            await conn.execute(sql("complete_callback_attempts"), *attempts)
             settled = {r["id"] for r in await conn.fetch(sql("finish_callbacks"), *verdicts)}
             if any(s.state != "pending" and s.callback.id in settled for s in batch):
                 # The next callback of those calls may now be due.

@@ -69,13 +69,36 @@ class CallStore:
         answer: RoutingAnswer,
     ) -> RoutingAnswer:
         """Store a routed message once; return the answer stored first for its sid."""
+        return await self.record_message_row(
+            sid,
+            number.sid,
+            number.account_sid,
+            number.organization_sid,
+            from_number,
+            to_number,
+            body,
+            answer,
+        )
+
+    async def record_message_row(
+        self,
+        sid: str,
+        number_sid: str,
+        account_sid: str,
+        organization_sid: str,
+        from_number: str,
+        to_number: str,
+        body: str | None,
+        answer: RoutingAnswer,
+    ) -> RoutingAnswer:
+        """record_message by the number's sids (what the spool keeps of a number)."""
         async with self.db.connection() as conn:
             stored = await conn.fetchval(
                 sql("insert_message"),
                 sid,
-                number.sid,
-                number.account_sid,
-                number.organization_sid,
+                number_sid,
+                account_sid,
+                organization_sid,
                 from_number,
                 to_number,
                 body,

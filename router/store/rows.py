@@ -107,6 +107,7 @@ def attempt(row: Any) -> AttemptRecord:
         error=row["error"],
         latency_ms=row["latency_ms"],
         response_body=row["response_body"],
+        settled=row["settled"],
     )
 
 

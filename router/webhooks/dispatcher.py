@@ -33,6 +33,9 @@ _DEFAULTS = Settings()
 
 DELIVERY_ID_HEADER = "I-Router-Delivery-Id"
 BODY_KEPT = 2048
+# A settle refused for want of the database is tried again after these delays (doubling).
+SETTLE_RETRY_FIRST_SECONDS = 0.25
+SETTLE_RETRY_MAX_SECONDS = 4.0
 
 
 class Dispatcher:
@@ -136,9 +139,7 @@ class Dispatcher:
             # claim query keeps each call's order by itself).
             self._sending[callback.host] -= 1
             self._wake.set()
-        decision = self._policy.decide(
-            callback.attempts + 1, status=status, retry_after=retry_after
-        )
+        decision = self._policy.decide(callback.attempts, status=status, retry_after=retry_after)
         next_at = attempted_at + timedelta(seconds=decision.delay)
         state = "pending" if decision.verdict is Verdict.RETRY else decision.verdict.value
         self._on_verdict(decision.verdict.value)
@@ -151,14 +152,33 @@ class Dispatcher:
                 error=attempt.error,
                 verdict=decision.verdict.value,
             )
-        try:
-            if not await self._store.settle(
-                callback, attempt, state=state, next_attempt_at=next_at
-            ):
-                log.warning("callback_lease_lost", callback_id=callback.id, verdict=state)
-        except Unavailable as error:
-            # The lease runs out and the callback is claimed again: at least once.
-            log.warning("callback_settle_failed", callback_id=callback.id, error=error.message)
+        await self._settle(callback, attempt, state, next_at)
+
+    async def _settle(
+        self, callback: ClaimedCallback, attempt: AttemptRecord, state: str, next_at: datetime
+    ) -> None:
+        """Record the outcome; while the database is unreachable, try again until the
+        lease ends (the claim already put the attempt on record, without its outcome).
+        A settle that gets through in time spares the receiver a second delivery."""
+        delay = SETTLE_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                if not await self._store.settle(
+                    callback, attempt, state=state, next_attempt_at=next_at
+                ):
+                    log.warning("callback_lease_lost", callback_id=callback.id, verdict=state)
+                return
+            except Unavailable as error:
+                left = (callback.lease - datetime.now(UTC)).total_seconds()
+                if left <= 0 or self._stopping.is_set():
+                    # The lease runs out and the callback is claimed again: at least once.
+                    log.warning(
+                        "callback_settle_failed", callback_id=callback.id, error=error.message
+                    )
+                    return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=min(delay, left))
+            delay = min(delay * 2, SETTLE_RETRY_MAX_SECONDS)
 
     async def _send(
         self, callback: ClaimedCallback, attempted_at: datetime

@@ -208,7 +208,17 @@ async def test_killed_instance_callback_is_delivered_by_another_after_the_lease(
     assert_fifo_per_call(receiver.hits)
     rows = await callback_rows(db, sid)
     assert [(r["sequence_number"], r["state"], r["attempts"]) for r in rows] == [
-        (0, "delivered", 1),  # A died before recording its attempt
+        (0, "delivered", 2),  # A's attempt, and B's
         (1, "delivered", 1),
         (2, "delivered", 1),
     ]
+    async with db.connection() as conn:
+        attempts = await conn.fetch(
+            "SELECT status, latency_ms, settled FROM callback_attempts WHERE callback_id = $1"
+            " ORDER BY id",
+            rows[0]["id"],
+        )
+    # A was killed before it could record what the receiver answered: its attempt is on
+    # record all the same (written by its claim), without an outcome.
+    assert [(a["status"], a["settled"]) for a in attempts] == [(None, False), (200, True)]
+    assert attempts[0]["latency_ms"] is None

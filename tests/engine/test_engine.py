@@ -5,6 +5,7 @@ a write is what the engine itself told it."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,8 @@ from router.outbound import create_client_session
 from router.rcml import RcmlFetcher
 from router.resolver import Resolver
 from router.routing import Outcome
+from router.spool.journal import Journal
+from router.spool.recorder import EventRecorder
 from router.store.accounts import AccountStore
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
@@ -31,7 +34,7 @@ Provision = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
-async def engine(db: Database, settings: Settings) -> AsyncIterator[Engine]:
+async def engine(db: Database, settings: Settings, tmp_path: Path) -> AsyncIterator[Engine]:
     stores = Stores(
         accounts=AccountStore(db),
         numbers=NumberStore(db),
@@ -40,15 +43,20 @@ async def engine(db: Database, settings: Settings) -> AsyncIterator[Engine]:
         callbacks=CallbackStore(db),
     )
     session = create_client_session(settings)
+    # Not started: nothing is spooled while the database is up.
+    journal = Journal(tmp_path / "spool", max_bytes=1 << 20)
+    recorder = EventRecorder(journal, stores.calls, stores.callbacks)
     try:
         yield Engine(
             stores,
+            recorder=recorder,
             resolver=Resolver(stores.numbers, cache_ttl=3600),
             fetcher=RcmlFetcher.from_settings(session, settings),
             metrics=Metrics(),
         )
     finally:
         await session.close()
+        journal.close()
 
 
 @pytest.fixture

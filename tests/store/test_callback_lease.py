@@ -39,12 +39,14 @@ async def test_a_settle_after_the_lease_was_lost_is_dropped(
     callback = await store.get(first.id)
     assert callback is not None
     assert callback.state == "delivered"
-    assert callback.attempts == 1
+    assert callback.attempts == 2  # each claim is an attempt
     async with db.connection() as conn:
-        recorded = await conn.fetchval(
-            "SELECT count(*) FROM callback_attempts WHERE callback_id = $1", first.id
+        recorded = await conn.fetch(
+            "SELECT status, settled FROM callback_attempts WHERE callback_id = $1 ORDER BY id",
+            first.id,
         )
-    assert recorded == 2  # both attempts happened and are on record
+    # Both attempts happened and are on record, each with its own outcome.
+    assert [(r["status"], r["settled"]) for r in recorded] == [(503, True), (200, True)]
 
 
 async def queue_one_callback(client: TestClient, tenant: Tenant, gateway: dict[str, str]) -> None:
