@@ -150,6 +150,22 @@ class LengthTables:
         found: int = functools.reduce(operator.and_, map(_get, columns, spelling), alive)
         return ids[found.bit_length() - 1] if found else None
 
+    def first(self, spellings: Sequence[str]) -> tuple[int, int] | None:
+        """(id, position) of the best pattern matching any spelling (lowest id; of its
+        spellings the first), or None."""
+        tables = self._tables
+        best: tuple[int, int] | None = None
+        for position, spelling in enumerate(spellings):
+            table = tables.get(len(spelling))
+            if table is not None:
+                columns, alive, ids = table
+                found: int = functools.reduce(operator.and_, map(_get, columns, spelling), alive)
+                if found:
+                    pattern_id = ids[found.bit_length() - 1]
+                    if best is None or pattern_id < best[0]:
+                        best = (pattern_id, position)
+        return best
+
     def propose(
         self, spellings: Sequence[str], rank_of: Sequence[int | None], keys: list[int]
     ) -> None:

@@ -135,6 +135,12 @@ class OrgMatcher(OrderedPatterns):
         self._scanned_long = self._scanned + tuple(
             s.long_database for s in segments if s.long_database is not None
         )
+        # When one table set holds every pattern there is to scan for spellings of up to
+        # MAX_LENGTH (and their ids keep priority order, as in the base segment), its
+        # best answer is the matcher's, provided no pattern needs `regex` (`_decide`).
+        self._tables_alone = (
+            self._tables[0] if len(self._tables) == 1 and not self._scanned else None
+        )
 
     def _set_order(self, ordered: list[tuple[PatternEntry, CompiledPattern]]) -> None:
         super()._set_order(ordered)
@@ -148,6 +154,7 @@ class OrgMatcher(OrderedPatterns):
         self._decides = decides
         # The common case: the automaton's word is final for every pattern.
         self._all_final = all(self._final)
+        self._fast = self._tables_alone if self._all_final else None
 
     def composition(self) -> Composition:
         """How the patterns are held now."""
@@ -224,6 +231,17 @@ class OrgMatcher(OrderedPatterns):
 
         For the winning pattern, the first spelling (in the given order) it matches.
         """
+        tables = self._fast
+        if (
+            tables is not None
+            and _DIALED.issuperset("".join(spellings))
+            and max(map(len, spellings), default=0) <= MAX_LENGTH
+        ):  # the hot path: the tables decide every pattern, no scan
+            found = tables.first(spellings)
+            if found is None:
+                return None
+            pattern_id, position = found
+            return MatchResult(self._entries[self._rank_of[pattern_id]], spellings[position])  # type: ignore[index]
         keys = self._proposed(spellings)
         if keys is None:
             return self._naive(spellings)
