@@ -166,22 +166,6 @@ class LengthTables:
                         best = (pattern_id, position)
         return best
 
-    def propose(
-        self, spellings: Sequence[str], rank_of: Sequence[int | None], keys: list[int]
-    ) -> None:
-        """For each spelling with a match, append rank * len(spellings) + position of the
-        best pattern (`rank_of` maps ids to ranks; masked ids never come out). The
-        matcher's hot path: `best` for every spelling, in one call."""
-        tables = self._tables
-        count = len(spellings)
-        for position, spelling in enumerate(spellings):
-            table = tables.get(len(spelling))
-            if table is not None:
-                columns, alive, ids = table
-                found: int = functools.reduce(operator.and_, map(_get, columns, spelling), alive)
-                if found:
-                    keys.append(rank_of[ids[found.bit_length() - 1]] * count + position)  # type: ignore[operator]
-
     def without(self, removed: Iterable[int]) -> LengthTables:
         """These tables with the strings of the `removed` ids masked out (shared, not
         copied: a pattern write costs one int per length)."""

@@ -260,14 +260,19 @@ class OrgMatcher(OrderedPatterns):
 
     def _proposed(self, spellings: Sequence[str]) -> list[int] | None:
         """rank * len(spellings) + position of every (pattern, spelling) the tables and
-        the automaton report (the tables: only the best per spelling), unsorted; None
+        the automaton report (of the tables, only their best), unsorted; None
         when a spelling holds characters no dialed string has (the engines only know
         dialed ones)."""
         if not _DIALED.issuperset("".join(spellings)):
             return None
         keys: list[int] = []
+        count = len(spellings)
         for tables in self._tables:
-            tables.propose(spellings, self._rank_of, keys)
+            # Table answers are final: only the best of them can ever be reached.
+            found = tables.first(spellings)
+            if found is not None:
+                pattern_id, position = found
+                keys.append(self._rank_of[pattern_id] * count + position)  # type: ignore[operator]
         long = max(map(len, spellings), default=0) > MAX_LENGTH
         databases = self._scanned_long if long else self._scanned
         if databases:
