@@ -168,8 +168,8 @@ def helper_server(kind: str, processes: int = 1) -> Iterator[str]:
 def dial_strings(numbers: int, patterns: int, *, misses: int = 300) -> tuple[list[str], list[str]]:
     """Strings that a pattern catches (fixtures.pattern_hits, minus any that a loaded DID
     would catch first) and strings nothing catches (checked with the router's matcher)."""
-    from router.numbers import spellings
     from router.patterns import OrgMatcher, PatternEntry
+    from router.spellings import spellings
 
     rng = random.Random(11)
     texts = pattern_texts(patterns)

@@ -57,7 +57,8 @@ from benchmarks.fixtures import (
     router_process,
     write_json,
 )
-from router import numbers, patterns
+from router import patterns
+from router.spellings import spellings as spellings_of
 
 TOKEN = "bench-invalidation-gateway-token"
 OLD_URL = "http://127.0.0.1:9/r"  # load_numbers' default voice_url
@@ -120,7 +121,7 @@ def pattern_targets(size: Size) -> list[tuple[int, str]]:
     for dialed in pattern_hits(texts, 50 * size.pattern_writes, seed=3):
         if len(chosen) >= size.pattern_writes:
             break
-        result = matcher.match(numbers.spellings(dialed, "US"))
+        result = matcher.match(spellings_of(dialed, "US"))
         assert result is not None, dialed
         index = by_sid[result.entry.sid]
         if index not in written:

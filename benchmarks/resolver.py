@@ -70,7 +70,7 @@ from benchmarks.fixtures import (
     print_table,
     write_json,
 )
-from router import numbers, patterns
+from router import patterns
 from router.domain import Channel
 from router.patterns.prefix_index import PrefixIndexMatcher
 from router.resolver import (
@@ -81,6 +81,7 @@ from router.resolver import (
     pattern_stage_applies,
     reachable,
 )
+from router.spellings import spellings as spellings_of
 from router.store.numbers import NumberStore
 from router.store.postgres import Database
 
@@ -298,7 +299,7 @@ class Reference:
         self._entries = entries
 
     async def resolve(self, query: Query) -> bool:
-        spellings = numbers.spellings(query.to, REGION)
+        spellings = spellings_of(query.to, REGION)
         found = await self._store.numbers_by_spellings(spellings)
         by_spelling = {n.phone_number: n for n in found}
         for spelling in spellings:
@@ -455,7 +456,7 @@ async def pattern_stage(
         chosen.dialed[1 : size.hits + 1],
         chosen.dialed[size.hits + 1 :],
     )
-    spellings = [numbers.spellings(to, REGION) for to in matched]
+    spellings = [spellings_of(to, REGION) for to in matched]
     hit_share = sum(matcher.match(s) is not None for s in spellings) / len(spellings)
     probe = spellings[:SHARE_SAMPLE]
     assert [matcher.match(s) for s in probe] == [prefix_index.match(s) for s in probe]

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Final, TypeVar
 
-from router.errors import Invalid
-from router.numbers import (
+from router.e164 import (
     InventoryNumberType,
     area_code_belongs,
     area_code_of,
@@ -23,6 +22,7 @@ from router.numbers import (
     parse_number_type,
     uses_calling_code,
 )
+from router.errors import Invalid
 
 __all__ = [
     "ImportSummary",

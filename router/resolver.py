@@ -23,12 +23,13 @@ from typing import Final, NamedTuple, Protocol
 import structlog
 from cachetools import TTLCache
 
-from router import numbers, patterns
+from router import patterns
 from router.domain import Channel, IncomingNumber
 from router.errors import Unavailable
 from router.known_numbers import KnownNumbers
 from router.patterns import budget
 from router.patterns.prefix_index import PrefixIndexMatcher
+from router.spellings import spellings as spellings_of
 
 log = structlog.get_logger(__name__)
 
@@ -218,7 +219,7 @@ class Resolver:
         return resolution
 
     async def _resolve(self, query: Query, trace: bool, full_trace: bool) -> Resolution:
-        spellings = numbers.spellings(query.to, self._region)
+        spellings = spellings_of(query.to, self._region)
         steps: list[ExactStep] | None = [] if trace else None
         removed = False
         if any(map(self.known.may_exist, spellings)):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from router import numbers
+from router import e164
 from router.api import paging, params, representations
 from router.api import twilio_representations as twilio
 from router.api.auth import authenticate, caller_and_account, require_super_admin
@@ -35,7 +35,7 @@ async def available_numbers(request: web.Request) -> web.Response:
     found = await request.app[ENGINE].inventory.available(query)
     items = [
         representations.available_number(
-            request, n, numbers.friendly_name(n.phone_number, pure_sip=False)
+            request, n, e164.friendly_name(n.phone_number, pure_sip=False)
         )
         for n in found
     ]
@@ -88,7 +88,7 @@ async def countries(request: web.Request) -> web.Response:
         request, strip_json_suffix(request.match_info["account_sid"])
     )
     found = await request.app[ENGINE].inventory.countries()
-    items = [twilio.country(account.sid, c, numbers.country_name(c)) for c in found]
+    items = [twilio.country(account.sid, c, e164.country_name(c)) for c in found]
     info = paging.PageInfo(0, max(len(items), 1), len(items), len(items), None)
     envelope = paging.envelope(request, params.query_params(request), info)
     return render_list(
@@ -104,7 +104,7 @@ async def country(request: web.Request) -> web.Response:
     code = _country(request)
     if code not in await request.app[ENGINE].inventory.countries():
         raise NotFound(f"Country {code} has no available phone numbers.", param="Country")
-    body = twilio.country(account.sid, code, numbers.country_name(code))
+    body = twilio.country(account.sid, code, e164.country_name(code))
     return render(request, body, root="Country")
 
 

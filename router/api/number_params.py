@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from router import numbers, patterns
+from router import e164, patterns
 from router.api import params
 from router.domain import NumberFilter, NumberRequest, NumberType, PageRequest, SortKey
 from router.errors import Invalid
@@ -157,7 +157,7 @@ def _phone_number(raw: Mapping[str, str], pure_sip: bool) -> str:
             raise Invalid(
                 "Invalid PhoneNumber: a pattern needs isSIP=true.", param="PhoneNumber", code=21421
             )
-        return numbers.parse_e164(value, param="PhoneNumber")
+        return e164.parse_e164(value, param="PhoneNumber")
     return sip_number(value)
 
 

@@ -7,7 +7,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from router import numbers, patterns, provisioning
+from router import e164, patterns, provisioning
 from router.domain import (
     SETTABLE_FIELDS,
     IncomingNumber,
@@ -49,7 +49,7 @@ class NumberStore:
                 phone_number, number_type = claimed.phone_number, claimed.number_type
             settings = dict(request.settings)
             settings.setdefault(
-                "friendly_name", numbers.friendly_name(phone_number, pure_sip=request.pure_sip)
+                "friendly_name", e164.friendly_name(phone_number, pure_sip=request.pure_sip)
             )
             await _insert(
                 conn,

@@ -12,9 +12,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from structlog.testing import capture_logs
 
-from router import numbers, patterns
+from router import patterns
 from router.domain import Channel, IncomingNumber, NumberRequest, new_sid
 from router.resolver import Query, Resolution, ResolutionOutcome, Resolver
+from router.spellings import spellings as spellings_of
 from router.store.numbers import NumberStore
 from router.store.postgres import Database
 from tests.conftest import MakeAccount, MakeOrg, Tenant
@@ -194,7 +195,7 @@ async def test_sip_number_without_plus_is_found_when_dialed_with_plus(
 ) -> None:
     """SIP `16505551234` answers `+16505551234` through spelling (c), the `+` removed."""
     number = await provision(tenant, "16505551234")
-    assert numbers.spellings("+16505551234", "US") == ("+16505551234", "16505551234")
+    assert spellings_of("+16505551234", "US") == ("+16505551234", "16505551234")
     found = await voice(db, "+16505551234", tenant.account.organization_sid)
     assert found.outcome is ResolutionOutcome.MATCHED
     assert found.number is not None
@@ -211,7 +212,7 @@ async def test_star_and_hash_numbers_have_no_e164_spelling(
     await add_inventory("+16505551234")
     await provision(tenant, "+16505551234", pure_sip=False)
     for dialed in ("*16505551234", "16505551234#", "#6505551234"):
-        assert numbers.spellings(dialed, "US") == (dialed,)
+        assert spellings_of(dialed, "US") == (dialed,)
         found = await voice(db, dialed, None)
         assert found.outcome is ResolutionOutcome.NOT_FOUND, dialed
 

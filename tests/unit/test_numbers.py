@@ -1,4 +1,4 @@
-"""Dialed-string spellings, E.164 checks and display forms (router.numbers)."""
+"""Dialed-string spellings, E.164 checks and display forms (router.spellings, router.e164)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from router.errors import Invalid
-from router.numbers import (
+from router.e164 import (
     area_code_of,
     country_of,
     friendly_name,
     parse_e164,
     parse_number_type,
-    spellings,
     uses_calling_code,
 )
+from router.errors import Invalid
+from router.spellings import spellings
 
 
 @pytest.mark.parametrize(
@@ -230,6 +230,6 @@ _NANP_SHAPED = st.tuples(
 def test_the_plain_north_american_shortcut_gives_the_parsers_e164(to: str) -> None:
     """The shortcut for plain NANP numbers dialed in the US answers exactly what
     phonenumbers answers (it falls back to the parser for anything else)."""
-    from router import numbers
+    from router import spellings as numbers
 
     assert numbers._e164_spelling(to, "US") == numbers._parsed_e164(to, "US")

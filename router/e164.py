@@ -1,12 +1,12 @@
-"""Phone number rules: dialed-string spellings, E.164 checks and display forms.
+"""E.164 numbers of the inventory: their check, type, display form, area code and
+country.
 
-Pure functions over `phonenumbers`; no I/O. `spellings` sits on the routing hot
-path and is cached, everything else runs at provisioning or import time.
+Pure functions over `phonenumbers`; no I/O. They run at provisioning and import time
+(the routing hot path spells dialed strings in router.spellings).
 """
 
 from __future__ import annotations
 
-import string
 from functools import lru_cache
 from typing import Final, Literal
 
@@ -19,13 +19,13 @@ __all__ = [
     "E164_EXAMPLE",
     "FRIENDLY_NAME_MAX",
     "InventoryNumberType",
+    "area_code_belongs",
     "area_code_of",
     "country_name",
     "country_of",
     "friendly_name",
     "parse_e164",
     "parse_number_type",
-    "spellings",
     "uses_calling_code",
 ]
 
@@ -38,114 +38,14 @@ FRIENDLY_NAME_MAX: Final = 64
 # E.164 allows at most 15 digits; the bound lets us refuse long input before the
 # (slow) parser sees it.
 _E164_MAX_DIGITS: Final = 15
-# Dialed strings longer than this are never cached: a caller could otherwise fill
-# the cache with large keys. Real numbers, even formatted, are far shorter.
-_CACHED_MAX_LENGTH: Final = 64
-_SPELLINGS_CACHE_SIZE: Final = 100_000
 _NANP_COUNTRY_CODE: Final = 1
 _NANP_AREA_CODE_LENGTH: Final = 3
-_NANP_AREA_FIRST: Final = frozenset("23456789")
-_NO_E164_ASCII: Final = frozenset("*#" + string.ascii_letters)
 
 _NUMBER_TYPES: Final[dict[str, InventoryNumberType]] = {
     "local": "local",
     "tollfree": "tollfree",
     "mobile": "mobile",
 }
-
-
-def spellings(to: str, default_region: str) -> tuple[str, ...]:
-    """Return the spellings of a dialed string to look up, in order (SPEC 3.1).
-
-    Up to three, without repeats:
-
-    a. `to` exactly as received;
-    b. its E.164 form, parsed in `default_region` (an upper-case ISO 3166 code
-       such as "US"). Skipped when `to` holds `*`, `#` or a letter, when it does
-       not parse, or when the parse is not a possible number for its country.
-       Letters are refused because `phonenumbers` reads them as vanity digits or
-       drops them, which would turn a SIP user name such as `bob5551234` into
-       somebody's phone number;
-    c. `to` with its leading `+` removed, or with a `+` added when it has none;
-       only when the rest is ASCII digits, since `+*123#` or `+alice` name nothing.
-
-    Never raises: garbage input yields at least `(to,)`.
-    """
-    if len(to) > _CACHED_MAX_LENGTH:
-        return _spellings(to, default_region)
-    return _cached_spellings(to, default_region)
-
-
-def _spellings(to: str, default_region: str) -> tuple[str, ...]:
-    candidates = (to, _e164_spelling(to, default_region), _toggled_plus(to))
-    # dict.fromkeys keeps first-seen order while dropping repeats.
-    return tuple(dict.fromkeys(c for c in candidates if c is not None))
-
-
-# Parsing costs tens of microseconds and the same numbers are dialed again and again.
-_cached_spellings = lru_cache(maxsize=_SPELLINGS_CACHE_SIZE)(_spellings)
-
-
-def _e164_spelling(to: str, default_region: str) -> str | None:
-    if not to or not (
-        _NO_E164_ASCII.isdisjoint(to) if to.isascii() else _has_no_letter_star_hash(to)
-    ):
-        return None
-    if default_region == "US":
-        known = _plain_us_e164(to)
-        if known is not _ASK_THE_PARSER:
-            return known
-    return _parsed_e164(to, default_region)
-
-
-_ASK_THE_PARSER: Final = "?"
-
-
-def _has_no_letter_star_hash(to: str) -> bool:
-    return not any(c in "*#" or c.isalpha() for c in to)
-
-
-def _plain_us_e164(to: str) -> str | None:
-    """What `phonenumbers` answers for plain digit strings dialed in the US, in a tenth
-    of the parser's time: a number not starting with 0 or 1 is national, possible only
-    with 7 or 10 digits; 1 then a 10-digit national number and +1 then one are the
-    same number. Anything else (other leading digits, other country codes) gives
-    `_ASK_THE_PARSER`. A property test holds it equal to the parser."""
-    if to.startswith("+1"):
-        national = to[2:]
-        if len(national) == 10 and national[0] in _NANP_AREA_FIRST and _is_ascii_digits(national):
-            return to
-        return _ASK_THE_PARSER
-    if not _is_ascii_digits(to):
-        return _ASK_THE_PARSER
-    if to[0] in _NANP_AREA_FIRST:
-        return "+1" + to if len(to) in (7, 10) else None
-    if len(to) == 11 and to[0] == "1" and to[1] in _NANP_AREA_FIRST:
-        return "+" + to
-    return _ASK_THE_PARSER
-
-
-def _parsed_e164(to: str, default_region: str) -> str | None:
-    try:
-        number = phonenumbers.parse(to, default_region)
-    except NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    e164: str = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-    return e164
-
-
-def _toggled_plus(to: str) -> str | None:
-    if to.startswith("+"):
-        rest = to[1:]
-        return rest if _is_ascii_digits(rest) else None
-    return "+" + to if _is_ascii_digits(to) else None
-
-
-def _is_ascii_digits(text: str) -> bool:
-    # str.isdigit alone accepts Arabic-Indic digits and superscripts.
-    return text.isascii() and text.isdigit()
 
 
 def parse_e164(value: str, *, param: str = "PhoneNumber") -> str:
@@ -157,7 +57,8 @@ def parse_e164(value: str, *, param: str = "PhoneNumber") -> str:
     changes between library releases. Raises `Invalid` (code 21421) naming `param`.
     """
     digits = value[1:]
-    if not value.startswith("+") or not _is_ascii_digits(digits):
+    # str.isdigit alone accepts Arabic-Indic digits and superscripts.
+    if not value.startswith("+") or not (digits.isascii() and digits.isdigit()):
         raise _not_e164(param)
     if len(digits) > _E164_MAX_DIGITS:
         raise _not_e164(param)
