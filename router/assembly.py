@@ -28,8 +28,9 @@ from router.spool.recorder import EventRecorder
 from router.store.accounts import AccountStore
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
+from router.store.inventory import InventoryStore
 from router.store.listener import Listener
-from router.store.numbers import InventoryStore, NumberStore
+from router.store.numbers import NumberStore
 from router.store.opening import open_database
 from router.store.postgres import Database
 from router.webhooks.dispatcher import Dispatcher

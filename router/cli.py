@@ -20,7 +20,7 @@ from router.inventory_import import import_inventory
 from router.serve import supervisor
 from router.serve.worker import run_loop, serve_app
 from router.store.accounts import AccountStore
-from router.store.numbers import InventoryStore
+from router.store.inventory import InventoryStore
 from router.store.opening import open_database
 from router.version import version
 

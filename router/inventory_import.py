@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from router.domain import InventoryNumber, NumberType
-from router.inventory import ImportSummary, InventoryRow, Rejected, batched, parse_inventory
+from router.inventory_csv import ImportSummary, InventoryRow, Rejected, batched, parse_inventory
 
 BATCH_SIZE = 5000
 

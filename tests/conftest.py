@@ -20,7 +20,7 @@ from router.app import create_app
 from router.domain import Account, AccountStatus, InventoryNumber, NumberType, Organization, Role
 from router.store.accounts import AccountStore, NewAccount
 from router.store.embedded import EmbeddedPostgres
-from router.store.numbers import InventoryStore
+from router.store.inventory import InventoryStore
 from router.store.postgres import Database
 
 # Children before parents, so each DELETE leaves no row pointing at a deleted one.

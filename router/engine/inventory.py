@@ -6,9 +6,9 @@ import io
 from dataclasses import dataclass
 
 from router.domain import InventoryNumber, NumberType
-from router.inventory import ImportSummary
+from router.inventory_csv import ImportSummary
 from router.inventory_import import import_inventory
-from router.store.numbers import InventoryStore
+from router.store.inventory import InventoryStore
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Incoming numbers and the operator's number inventory."""
+"""Incoming numbers: provisioning, lists, transfers, and the reads resolution makes."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ class NumberStore:
 
     async def list(self, filters: NumberFilter, page: PageRequest) -> Page:
         """One page of the account's numbers, keyset-paged when page.after_sid is known."""
-        pattern = _phone_filter_regex(filters.phone_number)
+        pattern = phone_filter_regex(filters.phone_number)
         number_type = filters.number_type.value if filters.number_type else None
         base = (filters.account_sid, pattern, filters.friendly_name, number_type)
         async with self.db.connection() as conn:
@@ -192,47 +192,7 @@ def _migrate_conflict(_: str) -> Conflict:
     )
 
 
-class InventoryStore:
-    """The DIDs the operator owns."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def insert(self, batch: Sequence[InventoryNumber]) -> int:
-        """Insert the rows not already present; return how many were new."""
-        columns = (
-            [n.phone_number for n in batch],
-            [n.number_type.value for n in batch],
-            [n.area_code for n in batch],
-            [n.country for n in batch],
-        )
-        return len(await self.db.fetch("insert_inventory", *columns))
-
-    async def available(
-        self,
-        country: str,
-        number_type: NumberType,
-        *,
-        area_code: str | None,
-        contains: str | None,
-        limit: int,
-    ) -> list[InventoryNumber]:
-        found = await self.db.fetch(
-            "list_available_numbers",
-            country,
-            number_type.value,
-            area_code,
-            _phone_filter_regex(contains),
-            limit,
-        )
-        return [rows.inventory_number(r) for r in found]
-
-    async def available_countries(self) -> list[str]:
-        """ISO codes of the countries with free numbers, in order."""
-        return [r["country"] for r in await self.db.fetch("available_countries")]
-
-
-def _phone_filter_regex(value: str | None) -> str | None:
+def phone_filter_regex(value: str | None) -> str | None:
     """A list filter as a PostgreSQL regular expression: substring, `*` = one digit."""
     if not value:
         return None

@@ -15,7 +15,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from router.domain import NumberType
-from router.store.numbers import InventoryStore
+from router.store.inventory import InventoryStore
 from router.store.postgres import Database
 from tests.conftest import MakeAccount, Tenant
 

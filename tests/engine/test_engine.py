@@ -26,7 +26,8 @@ from router.spool.recorder import EventRecorder
 from router.store.accounts import AccountStore
 from router.store.callbacks import CallbackStore
 from router.store.calls import CallStore
-from router.store.numbers import InventoryStore, NumberStore
+from router.store.inventory import InventoryStore
+from router.store.numbers import NumberStore
 from router.store.postgres import Database
 from tests.conftest import Tenant
 

@@ -19,8 +19,9 @@ from router.domain import (
     new_sid,
 )
 from router.resolver import NumberSource, Query, ResolutionOutcome, Resolver
+from router.store.inventory import InventoryStore
 from router.store.memory import MemoryNumbers
-from router.store.numbers import InventoryStore, NumberStore
+from router.store.numbers import NumberStore
 from router.store.postgres import Database
 from tests.conftest import MakeAccount, Tenant
 

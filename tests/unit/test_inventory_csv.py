@@ -1,4 +1,4 @@
-"""Parsing the operator's inventory CSV (router.inventory)."""
+"""Parsing the operator's inventory CSV (router.inventory_csv)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from router.inventory import ImportSummary, InventoryRow, Rejected, batched, parse_inventory
+from router.inventory_csv import ImportSummary, InventoryRow, Rejected, batched, parse_inventory
 
 
 def parse(text: str) -> list[InventoryRow | Rejected]:
