@@ -139,7 +139,16 @@ SCHEMAS: dict[str, Schema] = {
             "target": {"type": ["object", "null"]},
             "rcml": NULLABLE_TEXT,
             "rcml_source": NULLABLE_TEXT,
-            "trace": {"type": "array"},
+            "trace": obj(
+                {
+                    "spellings": array(TEXT),
+                    "exact": array(
+                        obj({"spelling": TEXT, "result": TEXT, "number_sid": NULLABLE_TEXT})
+                    ),
+                    "pattern": obj({"ran": BOOLEAN}),
+                },
+                {"full": obj({"steps": array({"type": "object"}), "truncated": BOOLEAN})},
+            ),
         },
     ),
     "StatusAccepted": obj({"call_sid": TEXT, "call_status": TEXT, "duplicate": BOOLEAN}),

@@ -525,3 +525,40 @@ async def test_dry_run_refuses_an_unknown_trace_value(
     status, body = await resolve(client, gateway, To="1000", trace=value)
     assert status == 400
     assert body["message"] == "Invalid trace: must be default or full."
+
+
+async def test_every_dry_run_answer_is_the_documented_decision(
+    client: Client,
+    gateway: dict[str, str],
+    admin: Tenant,
+    make_account: MakeAccount,
+    make_org: MakeOrg,
+) -> None:
+    """The answer and its trace (pattern stage run or skipped, default or full) match
+    the OpenAPI document's Decision schema (schemathesis once found the trace documented
+    as an array)."""
+    import jsonschema_rs
+
+    from router.api.openapi import document
+    from router.api.routes import DOCUMENTED_MOUNTS
+
+    schema = document(DOCUMENTED_MOUNTS)["components"]["schemas"]["Decision"]  # type: ignore[index]
+    owner = await in_org(admin, make_account, await make_org("acme.test"))
+    await provision_sip(client, owner, "16508.*")
+    answers = [
+        await resolve(client, gateway, To="16508251255", Domain="acme.test"),
+        await resolve(client, gateway, To="16508251255", Domain="acme.test", trace="full"),
+        await resolve(client, gateway, To="99", Domain="acme.test"),
+        await resolve(client, gateway, To="DI"),
+    ]
+    assert [status for status, _ in answers] == [200, 200, 200, 200]
+    assert [body["outcome"] for _, body in answers] == [
+        "routed",
+        "routed",
+        "not_found",
+        "not_found",
+    ]
+    for _, body in answers:
+        jsonschema_rs.validate(schema, body)
+    assert "full" in answers[1][1]["trace"]
+    assert answers[3][1]["trace"]["pattern"] == skipped("no destination organization")
