@@ -8,7 +8,7 @@ got first. Transport-free: the HTTP handlers and embedding programs both call th
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -153,7 +153,9 @@ class CallRouting:
         if decision.outcome is not Outcome.ROUTED:
             return self._counted(event.kind, RoutingAnswer.of(event.sid, decision))
         number = _number(decision)
-        answer = await self._fetch(event.sid, decision, event.params(number), event.fetch_rcml)
+        answer = await self._fetch(
+            event.sid, decision, lambda: event.params(number), event.fetch_rcml
+        )
         if not answer.routed:
             return self._counted(event.kind, answer)
         return self._counted(event.kind, await event.record(number, answer))
@@ -178,8 +180,10 @@ class CallRouting:
         decision = decide(resolution, Channel.REFER)
         if decision.outcome is not Outcome.ROUTED:
             return self._counted("refer", RoutingAnswer.of(call.sid, decision))
-        params = _refer_params(call, event, _number(decision).api_version)
-        answer = await self._fetch(call.sid, decision, params, event.fetch_rcml)
+        api_version = _number(decision).api_version
+        answer = await self._fetch(
+            call.sid, decision, lambda: _refer_params(call, event, api_version), event.fetch_rcml
+        )
         return self._counted("refer", answer)
 
     async def report_call_status(
@@ -198,9 +202,14 @@ class CallRouting:
         return resolution
 
     async def _fetch(
-        self, sid: str, decision: RoutingDecision, params: Mapping[str, str], fetch_rcml: bool
+        self,
+        sid: str,
+        decision: RoutingDecision,
+        params: Callable[[], Mapping[str, str]],
+        fetch_rcml: bool,
     ) -> RoutingAnswer:
-        """The routed answer with its RCML (unless not asked for), or rcml_unavailable."""
+        """The routed answer with its RCML (unless not asked for), or rcml_unavailable.
+        The request parameters are built only for a fetch."""
         if not fetch_rcml:
             return RoutingAnswer.of(sid, decision)
         target = decision.target
@@ -209,7 +218,7 @@ class CallRouting:
             RcmlTarget(
                 target.url, target.method, target.fallback_url, target.fallback_method or "POST"
             ),
-            params,
+            params(),
             _number(decision).account_signing_key,
         )
         self._metrics.rcml_fetches.labels(outcome.source or "failed").inc()

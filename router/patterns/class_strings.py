@@ -61,10 +61,6 @@ class Expansion:
     by_length: dict[int, tuple[ClassString, ...]]
     longer: bool
 
-    @property
-    def size(self) -> int:
-        return sum(len(strings) for strings in self.by_length.values())
-
 
 def expand(branches: Branches) -> Expansion | None:
     """The class strings of an exact tree (anchors in it always hold, so they are
@@ -139,16 +135,6 @@ class LengthTables:
             for bit in range(len(ids))
             if alive >> bit & 1
         }
-
-    def best(self, spelling: str) -> int | None:
-        """The id of the first pattern (in priority order) with a class string matching
-        the spelling, or None. The spelling holds dialed characters only."""
-        table = self._tables.get(len(spelling))
-        if table is None:
-            return None
-        columns, alive, ids = table
-        found: int = functools.reduce(operator.and_, map(_get, columns, spelling), alive)
-        return ids[found.bit_length() - 1] if found else None
 
     def first(self, spellings: Sequence[str]) -> tuple[int, int] | None:
         """(id, position) of the best pattern matching any spelling (lowest id; of its

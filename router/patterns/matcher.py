@@ -135,12 +135,6 @@ class OrgMatcher(OrderedPatterns):
         self._scanned_long = self._scanned + tuple(
             s.long_database for s in segments if s.long_database is not None
         )
-        # When one table set holds every pattern there is to scan for spellings of up to
-        # MAX_LENGTH (and their ids keep priority order, as in the base segment), its
-        # best answer is the matcher's, provided no pattern needs `regex` (`_decide`).
-        self._tables_alone = (
-            self._tables[0] if len(self._tables) == 1 and not self._scanned else None
-        )
 
     def _set_order(self, ordered: list[tuple[PatternEntry, CompiledPattern]]) -> None:
         super()._set_order(ordered)
@@ -154,7 +148,11 @@ class OrgMatcher(OrderedPatterns):
         self._decides = decides
         # The common case: the automaton's word is final for every pattern.
         self._all_final = all(self._final)
-        self._fast = self._tables_alone if self._all_final else None
+        # When moreover one table set holds every pattern there is to scan for spellings
+        # of up to MAX_LENGTH (its ids in priority order, as in the base segment), its
+        # best answer is the matcher's.
+        alone = self._all_final and len(self._tables) == 1 and not self._scanned
+        self._fast = self._tables[0] if alone else None
 
     def composition(self) -> Composition:
         """How the patterns are held now."""

@@ -17,8 +17,8 @@ from router.app import create_app
 from tests.cluster.own_postgres import OwnPostgres, make_owner, own_postgres
 from tests.cluster.test_spool_outage import (
     GATEWAY,
-    PHONE,
     instance_settings,
+    provision,
     receiving,
     report,
     route,
@@ -51,17 +51,7 @@ async def test_an_attempt_whose_settle_met_an_outage_is_on_record(
                 await postgres.stop()  # the 200 below then cannot be settled
 
         receiver.before_answer = stop_postgres_before_the_first_answer
-        response = await a.post(
-            f"/2012-04-24/Accounts/{owner.account_sid}/IncomingPhoneNumbers.json",
-            data={
-                "PhoneNumber": PHONE,
-                "isSIP": "true",
-                "VoiceUrl": f"{receiver.url}/rcml",
-                "StatusCallback": f"{receiver.url}/status",
-            },
-            headers=owner.auth,
-        )
-        assert response.status == 200, await response.text()
+        await provision(a, owner, receiver.url)
         await route(a, owner, sid(1))
         await report(a, sid(1), "ringing")
 

@@ -101,6 +101,21 @@ def instance_settings(dsn: str, data_dir: Path, **changes: Any) -> config.Settin
     )
 
 
+async def provision(
+    client: TestClient, owner: Owner, receiver_url: str, *, status_callback: bool = True
+) -> None:
+    """The SIP number PHONE, its RCML (and status callbacks) at the receiver."""
+    data = {"PhoneNumber": PHONE, "isSIP": "true", "VoiceUrl": f"{receiver_url}/rcml"}
+    if status_callback:
+        data["StatusCallback"] = f"{receiver_url}/status"
+    response = await client.post(
+        f"/2012-04-24/Accounts/{owner.account_sid}/IncomingPhoneNumbers.json",
+        data=data,
+        headers=owner.auth,
+    )
+    assert response.status == 200, await response.text()
+
+
 async def route(client: TestClient, owner: Owner, call_sid: str) -> dict[str, Any]:
     body = {
         "From": "+15550100",
@@ -149,17 +164,7 @@ async def test_calls_and_statuses_answered_during_an_outage_are_recorded_and_cal
         TestClient(TestServer(create_app(instance_settings(postgres.dsn, dir_a)))) as a,
         TestClient(TestServer(create_app(instance_settings(postgres.dsn, dir_b)))) as b,
     ):
-        response = await a.post(
-            f"/2012-04-24/Accounts/{owner.account_sid}/IncomingPhoneNumbers.json",
-            data={
-                "PhoneNumber": PHONE,
-                "isSIP": "true",
-                "VoiceUrl": f"{receiver.url}/rcml",
-                "StatusCallback": f"{receiver.url}/status",
-            },
-            headers=owner.auth,
-        )
-        assert response.status == 200, await response.text()
+        await provision(a, owner, receiver.url)
         # Recorded before the outage; both instances now know the number from memory.
         await route(a, owner, sid(0))
         await route(b, owner, sid(100))
@@ -224,12 +229,7 @@ async def test_a_full_spool_answers_503_and_keeps_nothing(
         receiving() as receiver,
         TestClient(TestServer(create_app(settings))) as a,
     ):
-        response = await a.post(
-            f"/2012-04-24/Accounts/{owner.account_sid}/IncomingPhoneNumbers.json",
-            data={"PhoneNumber": PHONE, "isSIP": "true", "VoiceUrl": f"{receiver.url}/rcml"},
-            headers=owner.auth,
-        )
-        assert response.status == 200, await response.text()
+        await provision(a, owner, receiver.url, status_callback=False)
         await route(a, owner, sid(0))
         await postgres.stop()
         body = {"From": "+1", "To": PHONE, "DestinationOrganizationSid": owner.organization.sid}
