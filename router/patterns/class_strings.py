@@ -10,7 +10,7 @@ A length's table gives every class string one bit, in the priority order of thei
 patterns, and holds for each position and dialed character the int whose bits are the
 strings whose class at that position holds the character. The strings a spelling
 matches are the AND of one int per character of it: a dozen big-int operations in C,
-whatever the patterns look like, and the lowest bit left is the best pattern. Patterns
+whatever the patterns look like, and the highest bit left is the best pattern. Patterns
 that expand into many strings (`\\d{1,20}555\\d{1,20}`) stay with hyperscan, and a budget
 per length keeps the tables from growing faster than the pattern count.
 
@@ -25,12 +25,12 @@ import operator
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal, overload
 
 from router.patterns.dialect import DIALED
 from router.patterns.tree import Branches, Node
 
-__all__ = ["MAX_LENGTH", "Expansion", "LengthTables", "expand", "fit"]
+__all__ = ["MAX_LENGTH", "UNDECIDED", "Expansion", "LengthTables", "Undecided", "expand", "fit"]
 
 # The longest spelling a table answers for: E.164 numbers, international prefixes and
 # star codes are shorter.
@@ -136,20 +136,42 @@ class LengthTables:
             if alive >> bit & 1
         }
 
-    def first(self, spellings: Sequence[str]) -> tuple[int, int] | None:
+    @overload
+    def first(
+        self, spellings: Sequence[str], *, strict: Literal[False] = False
+    ) -> tuple[int, int] | None: ...
+    @overload
+    def first(
+        self, spellings: Sequence[str], *, strict: Literal[True]
+    ) -> tuple[int, int] | Undecided | None: ...
+    def first(
+        self, spellings: Sequence[str], *, strict: bool = False
+    ) -> tuple[int, int] | Undecided | None:
         """(id, position) of the best pattern matching any spelling (lowest id; of its
-        spellings the first), or None."""
+        spellings the first), or None. Spellings of a length no table holds are skipped;
+        `strict`: UNDECIDED instead when such a spelling is longer than MAX_LENGTH, or
+        when any spelling holds a character no dialed string has (what a pattern does
+        with those is not in the tables). The checks cost nothing on the common path: a
+        table's columns raise KeyError for such a character."""
         tables = self._tables
         best: tuple[int, int] | None = None
         for position, spelling in enumerate(spellings):
             table = tables.get(len(spelling))
-            if table is not None:
-                columns, alive, ids = table
+            if table is None:
+                if strict and (len(spelling) > MAX_LENGTH or not _DIALED.issuperset(spelling)):
+                    return UNDECIDED
+                continue
+            columns, alive, ids = table
+            try:
                 found: int = functools.reduce(operator.and_, map(_get, columns, spelling), alive)
-                if found:
-                    pattern_id = ids[found.bit_length() - 1]
-                    if best is None or pattern_id < best[0]:
-                        best = (pattern_id, position)
+            except KeyError:
+                if strict:
+                    return UNDECIDED
+                raise
+            if found:
+                pattern_id = ids[found.bit_length() - 1]
+                if best is None or pattern_id < best[0]:
+                    best = (pattern_id, position)
         return best
 
     def without(self, removed: Iterable[int]) -> LengthTables:
@@ -167,6 +189,12 @@ class LengthTables:
         return new
 
 
+class Undecided:
+    """What LengthTables.first answers when the tables cannot decide (see there)."""
+
+
+UNDECIDED: Final = Undecided()
+_DIALED: Final = frozenset(DIALED)
 _get: Final = dict.__getitem__
 
 

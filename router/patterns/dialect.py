@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import Enum
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import regex
 import structlog
@@ -263,9 +263,9 @@ def priority_key(entry: PatternEntry) -> tuple[int, timedelta, str]:
     return -len(entry.pattern), since_epoch, entry.sid
 
 
-@dataclass(frozen=True, slots=True)
-class MatchResult:
-    """The winning pattern number and the spelling it matched."""
+class MatchResult(NamedTuple):
+    """The winning pattern number and the spelling it matched (a named tuple: the
+    matcher makes one per hit, and a tuple is the cheapest immutable record)."""
 
     entry: PatternEntry
     spelling: str

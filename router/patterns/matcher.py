@@ -23,7 +23,7 @@ from typing import Any, Final
 import hyperscan
 
 from router.patterns import automaton, class_strings
-from router.patterns.class_strings import MAX_LENGTH, LengthTables
+from router.patterns.class_strings import MAX_LENGTH, LengthTables, Undecided
 from router.patterns.dialect import (
     DEFAULT_MATCH_TIMEOUT_S,
     DIALED,
@@ -153,6 +153,10 @@ class OrgMatcher(OrderedPatterns):
         # best answer is the matcher's.
         alone = self._all_final and len(self._tables) == 1 and not self._scanned
         self._fast = self._tables[0] if alone else None
+        # Each id's entry, for the hot path (None for an id masked out by a removal).
+        self._fast_entries = tuple(
+            None if rank is None else self._entries[rank] for rank in self._rank_of
+        )
 
     def composition(self) -> Composition:
         """How the patterns are held now."""
@@ -230,16 +234,13 @@ class OrgMatcher(OrderedPatterns):
         For the winning pattern, the first spelling (in the given order) it matches.
         """
         tables = self._fast
-        if (
-            tables is not None
-            and _DIALED.issuperset("".join(spellings))
-            and max(map(len, spellings), default=0) <= MAX_LENGTH
-        ):  # the hot path: the tables decide every pattern, no scan
-            found = tables.first(spellings)
+        if tables is not None:  # the hot path: the tables decide every pattern, no scan
+            found = tables.first(spellings, strict=True)
             if found is None:
                 return None
-            pattern_id, position = found
-            return MatchResult(self._entries[self._rank_of[pattern_id]], spellings[position])  # type: ignore[index]
+            if not isinstance(found, Undecided):
+                pattern_id, position = found
+                return MatchResult(self._fast_entries[pattern_id], spellings[position])  # type: ignore[arg-type]
         keys = self._proposed(spellings)
         if keys is None:
             return self._naive(spellings)

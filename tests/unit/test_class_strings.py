@@ -158,3 +158,17 @@ def test_a_removed_table_pattern_never_matches_after_the_update() -> None:
     emptied = updated.updated(entries[2:])
     assert emptied.match(["4155550100"]).entry == entries[2]  # type: ignore[union-attr]
     assert emptied.updated([]).match(["4155550100"]) is None
+
+
+def test_spellings_with_characters_no_dialed_string_has_are_decided_by_regex() -> None:
+    """The tables know dialed characters only: a spelling with another character, at a
+    length a table holds or not, gets the ordered scan's answer (here `...` matches
+    `a1b` in `regex`, which no table can say)."""
+    entries = [entry(0, r"41\d"), entry(1, "..."), entry(2, r"\d{20,30}")]
+    matcher = OrgMatcher(entries)
+    assert matcher.composition().tables == 3
+    assert not matcher.runs_regex
+    for spellings in (["a1b"], ["415", "a1b"], ["a1b", "415"], ["x"], ["ab", "7" * 30]):
+        assert matcher.match(spellings) == naive_match(entries, spellings), spellings
+    assert matcher.match(["a1b"]) == MatchResult(entries[1], "a1b")
+    assert matcher.match(["ab", "7" * 30]) == MatchResult(entries[2], "7" * 30)
