@@ -29,6 +29,7 @@ from router.errors import Unavailable
 from router.known_numbers import KnownNumbers
 from router.patterns import budget
 from router.patterns.prefix_index import PrefixIndexMatcher
+from router.spellings import load_metadata
 from router.spellings import spellings as spellings_of
 
 log = structlog.get_logger(__name__)
@@ -165,6 +166,7 @@ class Resolver:
         regex_budget_s: float = budget.DEFAULT_BUDGET_S,
         regex_budget_window_s: float = budget.DEFAULT_WINDOW_S,
     ) -> None:
+        load_metadata()  # before the first number is spelled, not during routing
         self._source = source
         self._region = default_region
         self._ttl = cache_ttl
@@ -206,7 +208,9 @@ class Resolver:
         self.stats.answer_misses += 1
         generation = self._generation
         try:
-            resolution = await self._resolve(query, trace, full_trace)
+            resolution = None if trace else self._at_once(query)
+            if resolution is None:
+                resolution = await self._resolve(query, trace, full_trace)
         except Unavailable:
             if remembered is None:
                 raise
@@ -220,13 +224,13 @@ class Resolver:
 
     async def _resolve(self, query: Query, trace: bool, full_trace: bool) -> Resolution:
         spellings = spellings_of(query.to, self._region)
-        steps: list[ExactStep] | None = [] if trace else None
-        removed = False
         if any(map(self.known.may_exist, spellings)):
             candidates = await self._exact_candidates(spellings)
         else:  # most first-time pattern calls: no stored number has any spelling
             self.stats.spelling_hits += len(spellings)
             candidates = [()] * len(spellings)
+        steps: list[ExactStep] | None = [] if trace else None
+        removed = False
         for spelling, found in zip(spellings, candidates, strict=True):
             for number in found:
                 if reachable(number, query.destination, query.source):
@@ -247,13 +251,12 @@ class Resolver:
             if org is None or self._expired(org):
                 org = await self._org_patterns(query.destination)
             matcher = org.matcher
-            if trace or matcher.runs_regex:
+            if trace:
                 with self.regex_budgets.spending(query.destination):
                     result = matcher.match(spellings)
-                    if trace:
-                        pattern_trace = _pattern_trace(matcher, spellings, full_trace)
-            else:  # the tables and the automaton decide: no regex time to charge
-                result = matcher.match(spellings)
+                    pattern_trace = _pattern_trace(matcher, spellings, full_trace)
+            else:
+                result = self._match(matcher, query.destination, spellings)
             if result is not None:
                 number = org.by_sid[result.entry.sid]
                 return _matched(
@@ -265,6 +268,35 @@ class Resolver:
                 )
         outcome = ResolutionOutcome.FORBIDDEN if removed else ResolutionOutcome.NOT_FOUND
         return Resolution(outcome, trace=_trace(spellings, steps, pattern_trace))
+
+    def _at_once(self, query: Query) -> Resolution | None:
+        """The untraced answer when nothing needs awaiting: no stored number has any
+        spelling and the organization's matcher is fresh (most first-time calls to
+        patterns). None otherwise: `_resolve` then takes the whole way."""
+        spellings = spellings_of(query.to, self._region)
+        if any(map(self.known.may_exist, spellings)):
+            return None
+        destination = query.destination
+        if destination is None or _why_no_pattern_stage(query) is not None:
+            self.stats.spelling_hits += len(spellings)
+            return _NOT_FOUND
+        org = self._orgs.get(destination)
+        if org is None or self._expired(org):
+            return None
+        self.stats.spelling_hits += len(spellings)
+        result = self._match(org.matcher, destination, spellings)
+        if result is None:
+            return _NOT_FOUND
+        number = org.by_sid[result.entry.sid]
+        return _matched(number, "pattern", result.spelling, number.phone_number, None)
+
+    def _match(
+        self, matcher: Matcher, organization: str, spellings: Sequence[str]
+    ) -> patterns.MatchResult | None:
+        if not matcher.runs_regex:  # the tables and the automaton decide: no regex time
+            return matcher.match(spellings)
+        with self.regex_budgets.spending(organization):
+            return matcher.match(spellings)
 
     def _count_over_budget(self) -> None:
         self.stats.regex_over_budget += 1
@@ -422,6 +454,7 @@ class Resolver:
             org.stale = True
 
 
+_NOT_FOUND: Final = Resolution(ResolutionOutcome.NOT_FOUND)
 # What `_trace` is handed when nothing is traced (it returns None then).
 _UNTRACED: Final = PatternTrace(skipped="not traced")
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import structlog
 
-from router import banner, config, listening, metrics
+from router import banner, config, listening, metrics, spellings
 from router.bootstrap import bootstrap
 from router.known_numbers import InheritedNumbers
 from router.serve.placement import WorkerPlace
@@ -52,6 +52,7 @@ def serve(settings: config.Settings) -> int:
     with _port_reserved(settings) as port, _database(settings) as dsn, _metrics_directory():
         settings = config.replace(settings, database_url=dsn, port=port)
         known = asyncio.run(_prepare(settings))
+        spellings.load_metadata()  # before the fork: the workers share its pages
         # Everything read so far lives as long as the service: out of the collector's
         # passes, whose bookkeeping writes would otherwise copy shared pages per worker.
         gc.freeze()

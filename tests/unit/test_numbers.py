@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -233,3 +234,52 @@ def test_the_plain_north_american_shortcut_gives_the_parsers_e164(to: str) -> No
     from router import spellings as numbers
 
     assert numbers._e164_spelling(to, "US") == numbers._parsed_e164(to, "US")
+
+
+_CALLING_CODES = sorted(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+_INTERNATIONAL = st.tuples(
+    st.sampled_from(["+"]),
+    st.one_of(st.sampled_from(_CALLING_CODES), st.text(alphabet="0123456789", max_size=3)),
+    # national prefixes of many plans (0, 1, 8, 06...) and plain digits
+    st.sampled_from(["", "", "", "0", "1", "8", "06", "00"]),
+    st.text(alphabet="0123456789", min_size=0, max_size=18),
+).map("".join)
+
+
+@settings(max_examples=3000)
+@given(_INTERNATIONAL, st.sampled_from(["US", "GB", "DE", "IT", "BR", "001"]))
+def test_the_international_shortcut_gives_the_parsers_e164(to: str, region: str) -> None:
+    """For + and digits, the calling-plan shortcut answers exactly what phonenumbers
+    answers in any default region, or leaves the number to the parser."""
+    from router import spellings as numbers
+
+    known = numbers._international_e164(to)
+    if known is not numbers._ASK_THE_PARSER:
+        assert known == numbers._parsed_e164(to, region)
+    assert numbers._e164_spelling(to, region) == numbers._parsed_e164(to, region)
+
+
+@pytest.mark.parametrize(
+    ("to", "expected"),
+    [
+        ("+442071838750", "+442071838750"),  # a London number: itself
+        ("+44207", None),  # too short for the UK plan
+        ("+44207183875012", None),  # too long for it
+        ("+390612345678", "+390612345678"),  # Italy keeps its leading zero
+        ("+8613800138000", "+8613800138000"),
+    ],
+)
+def test_the_international_shortcut_answers_plain_numbers_itself(
+    to: str, expected: str | None
+) -> None:
+    from router import spellings as numbers
+
+    assert numbers._international_e164(to) == expected == numbers._parsed_e164(to, "US")
+
+
+def test_a_number_that_may_hold_a_national_prefix_is_left_to_the_parser() -> None:
+    """+44 0 20...: the UK's national prefix 0 may begin the rest; the parser strips it."""
+    from router import spellings as numbers
+
+    assert numbers._international_e164("+4402071838750") is numbers._ASK_THE_PARSER
+    assert numbers._e164_spelling("+4402071838750", "US") == "+442071838750"
