@@ -359,7 +359,9 @@ def py_spy(pid: int, out: Path, seconds: float) -> subprocess.Popen[bytes]:
     """Sample process `pid` with py-spy (`pip install py-spy`) for `seconds`: a flame
     graph for an .svg `out`, collapsed stacks (for profile_shares) for a .txt one.
     Stop it early with SIGINT; it writes its output either way."""
-    argv = ["py-spy", "record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))]
+    beside = Path(sys.executable).with_name("py-spy")  # installed into this venv
+    program = str(beside) if beside.exists() else "py-spy"
+    argv = [program, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))]
     argv += ["-o", str(out)] + (["--format", "raw"] if out.suffix == ".txt" else [])
     spy = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.5)  # attached

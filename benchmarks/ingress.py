@@ -35,6 +35,7 @@ import contextlib
 import dataclasses
 import hmac
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -152,14 +153,18 @@ def serve(kind: str, port: int) -> None:
 
 
 @contextlib.contextmanager
-def helper_server(kind: str, processes: int = 1) -> Iterator[str]:
+def helper_server(kind: str, processes: int = 1) -> Iterator[tuple[str, list[int]]]:
     """`processes` servers of `kind` on one port (SO_REUSEPORT)."""
     port = free_port()
     argv = [sys.executable, "-m", "benchmarks.ingress", "--serve", kind, "--port", str(port)]
     with contextlib.ExitStack() as stack:
-        for _ in range(processes):
-            stack.enter_context(server_process(argv, ready_url=f"http://127.0.0.1:{port}/ready"))
-        yield f"http://127.0.0.1:{port}"
+        pids = [
+            stack.enter_context(
+                server_process(argv, ready_url=f"http://127.0.0.1:{port}/ready")
+            ).pid
+            for _ in range(processes)
+        ]
+        yield f"http://127.0.0.1:{port}", pids
 
 
 # --- dialed strings -------------------------------------------------------------------
@@ -244,17 +249,46 @@ def loadgen(
 
 
 def measure(
-    name: str, url: str, tenant: Tenant, inputs: dict[str, str], size: Size, **kw: Any
+    name: str,
+    url: str,
+    tenant: Tenant,
+    inputs: dict[str, str],
+    size: Size,
+    servers: Sequence[int],
+    **kw: Any,
 ) -> dict[str, Any]:
-    """Saturation (closed loop) then half saturation (open loop at half that rate)."""
+    """Saturation (closed loop) then half saturation (open loop at half that rate),
+    and the CPU the server processes (`servers` and their children) spent per request
+    in the half-saturation run: a fixed rate, so the figure hardly depends on what
+    else runs on the machine."""
     print(f"-- {name}: saturation, concurrency {size.concurrency}", file=sys.stderr, flush=True)
     saturated = loadgen(url, tenant, inputs, size, **kw)
     _brief(saturated)
     half = saturated["throughput_rps"] / 2
     print(f"-- {name}: half saturation, {half:,.0f}/s", file=sys.stderr, flush=True)
+    cpu_before = tree_cpu_seconds(servers)
     halved = loadgen(url, tenant, inputs, size, rate=half, **kw)
+    spent = tree_cpu_seconds(servers) - cpu_before
+    # The open loop sends at the rate from its first second, warm-up included.
+    halved["server_cpu_us_per_request"] = spent / (half * (size.warmup + size.half_duration)) * 1e6
     _brief(halved)
     return {"saturation": saturated, "half": halved}
+
+
+def tree_cpu_seconds(roots: Sequence[int]) -> float:
+    """User + system CPU of these processes and their descendants (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = list(roots)
+    while pending:
+        pid = pending.pop()
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                children = (task / "children").read_text().split()
+                pending.extend(int(child) for child in children)
+    return total
 
 
 async def wait_for_matchers(
@@ -289,7 +323,12 @@ def _brief(s: dict[str, Any]) -> None:
     print(
         f"   {s['throughput_rps']:,.0f} req/s  p50 {lat['p50']:.2f} ms  p99 {lat['p99']:.2f} ms"
         f"  max {lat['max']:.1f} ms  errors {s['errors']}  statuses {s['status_counts']}"
-        f"  outcomes {s['outcome_counts']}  loadgen CPU {s['loadgen_cpu_percent']:.0f} %",
+        f"  outcomes {s['outcome_counts']}  loadgen CPU {s['loadgen_cpu_percent']:.0f} %"
+        + (
+            f"  server CPU {s['server_cpu_us_per_request']:.0f} us/request"
+            if "server_cpu_us_per_request" in s
+            else ""
+        ),
         file=sys.stderr,
         flush=True,
     )
@@ -326,7 +365,7 @@ def run(
         "mix": mix,
     }
     results: dict[str, Any] = {"inputs": inputs, "fsync_ms_before": fsync_ms()}
-    with database_url(durable=durable) as dsn, helper_server("rcml") as rcml_base:
+    with database_url(durable=durable) as dsn, helper_server("rcml") as (rcml_base, _):
         _note(f"loading {size.numbers:,} numbers, {size.patterns:,} patterns", began)
         tenant = asyncio.run(prepare(dsn, size, f"{rcml_base}/rcml"))
         _note("loaded", began)
@@ -355,8 +394,10 @@ def measure_workers(
     """bare with `count` processes, then router with `--workers count` (fetch=false and
     fetch=true), one after the other so that they never share the cores."""
     results: dict[str, Any] = {"load_average": load_average()}
-    with helper_server("bare", processes=count) as bare_url:
-        results["bare"] = measure(f"bare x{count}", bare_url, tenant, inputs, size, fetch=False)
+    with helper_server("bare", processes=count) as (bare_url, bare_pids):
+        results["bare"] = measure(
+            f"bare x{count}", bare_url, tenant, inputs, size, bare_pids, fetch=False
+        )
     port = free_port()
     env = {"ROUTER_CALLBACKS_DISPATCHER_ENABLED": "false"}
     with router_process(dsn, port=port, gateway_token=TOKEN, env=env, workers=count) as router:
@@ -365,11 +406,12 @@ def measure_workers(
         results["matchers_ready_s"] = asyncio.run(wait_for_matchers(url, tenant, count))
         _note(f"pattern matchers built in every worker ({count} workers)", began)
         kw = {"progress": progress}
+        servers = [router.pid]
         results["router"] = measure(
-            f"router x{count} fetch=false", url, tenant, inputs, size, fetch=False, **kw
+            f"router x{count} fetch=false", url, tenant, inputs, size, servers, fetch=False, **kw
         )
         results["router_fetch"] = measure(
-            f"router x{count} fetch=true", url, tenant, inputs, size, fetch=True, **kw
+            f"router x{count} fetch=true", url, tenant, inputs, size, servers, fetch=True, **kw
         )
         if profile is not None and count == 1:
             results["profile"] = profile_router(router.pid, url, tenant, inputs, size, profile)
@@ -440,6 +482,9 @@ def rows(results: dict[str, Any], workers: int = 1) -> list[Row]:
     def rps(r: dict[str, Any]) -> float:
         return float(r["saturation"]["throughput_rps"])
 
+    def cpu(r: dict[str, Any]) -> float:
+        return float(r["half"]["server_cpu_us_per_request"])
+
     def lat(r: dict[str, Any], phase: str, p: str) -> float:
         return float(r[phase]["latency_ms"][p])
 
@@ -485,6 +530,12 @@ def rows(results: dict[str, Any], workers: int = 1) -> list[Row]:
             lat(bare, "half", "p99"),
             f"< {TARGET_P99_MS:.0f} ms",
             p99_half < TARGET_P99_MS,
+        ),
+        Row(
+            "router fetch=false: server CPU per request at half saturation (all processes)",
+            cpu(router),
+            "us",
+            cpu(bare),
         ),
         Row("router fetch=true (RCML): throughput at saturation", rps(fetch), "req/s", rps(bare)),
         Row(

@@ -15,9 +15,10 @@ def new_sid(prefix: str) -> str:
 
 def is_sid(value: str, prefix: str) -> bool:
     """True when value has the shape of a sid with this prefix."""
-    if len(value) != 34 or not value.startswith(prefix):
-        return False
-    return all(c in "0123456789abcdef" for c in value[2:])
+    return len(value) == 34 and value.startswith(prefix) and _LOWER_HEX.issuperset(value[2:])
+
+
+_LOWER_HEX = frozenset("0123456789abcdef")
 
 
 class AccountStatus(enum.StrEnum):

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import values as prometheus_values
@@ -77,6 +78,7 @@ class Metrics:
             ["verdict"],
             registry=self.registry,
         )
+        self._http_series: dict[tuple[str, str, int], Any] = {}
         self.http_seconds = Histogram(
             "router_http_request_seconds",
             "HTTP requests by route template, method and status (count) and their latency.",
@@ -120,6 +122,16 @@ class Metrics:
             multiprocess_mode="max",
         )
         build.labels(_version()).set(1)
+
+    def observe_http(self, route: str, method: str, status: int, seconds: float) -> None:
+        """One request: `labels` validates and locks on every call; the series of a
+        (route, method, status) is looked up once and kept (routes are templates,
+        so there are few)."""
+        key = (route, method, status)
+        series = self._http_series.get(key)
+        if series is None:
+            series = self._http_series[key] = self.http_seconds.labels(route, method, str(status))
+        series.observe(seconds)
 
     def watch_resolver(self, stats: ResolverStats) -> None:
         self._resolvers.append(_ResolverCounts(stats, self._cache_lookups, self._over_budget))

@@ -25,9 +25,9 @@ async def request_metrics_middleware(request: web.Request, handler: Handler) -> 
         status = error.status
         raise
     finally:
-        request.app[METRICS].http_seconds.labels(
-            _route(request), request.method, str(status)
-        ).observe(time.perf_counter() - started)
+        request.app[METRICS].observe_http(
+            _route(request), request.method, status, time.perf_counter() - started
+        )
 
 
 def _route(request: web.Request) -> str:
