@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,6 +22,8 @@ MAX_TEXT = 256
 MAX_BODY_TEXT = 4096
 MAX_SIP_HEADERS = 50
 _DIALED_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*#+._~-")
+# C0 controls and DEL (searched in C: this runs for every text field of every event).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _TOKEN_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_.!%*+`'~")
 
 
@@ -145,4 +148,4 @@ def sip_headers(body: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _printable(value: str, max_length: int) -> bool:
-    return len(value) <= max_length and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    return len(value) <= max_length and _CONTROL.search(value) is None
