@@ -175,3 +175,46 @@ async def test_a_dry_run_lists_each_spelling_and_what_the_pattern_stage_held() -
     assert found.trace.pattern.matcher == "prefix_index"
     assert found.trace.pattern.naive is not None
     assert (found.outcome, found.pattern) == (ResolutionOutcome.MATCHED, "12.*")
+
+
+async def test_the_short_way_and_the_whole_way_give_the_same_answers() -> None:
+    """An untraced resolve answers at once when nothing needs awaiting; a traced one
+    takes the whole way. For every kind of query (exact hits, forbidden numbers,
+    pattern hits and misses, SMS, another caller, no destination, letters) both give
+    the same outcome, number, stage and spelling."""
+    stored = [number("+16505550100", did=True), number("1234"), number("1650.*"), number("*7.")]
+    store = MemoryNumbers(stored)
+    warm = Resolver(store)
+    await warm.known.load(store.all_phone_numbers)  # as serve does: the short way needs it
+    await warm.resolve(voice("5550000"))  # builds the organization's matcher
+    await warm.automata_ready()
+    queries = [
+        voice("6505550100"),
+        voice("6505550100", None),
+        voice("1234"),
+        voice("1234", OTHER),
+        voice("16501234567"),
+        voice("*77"),
+        voice("*7"),
+        voice("16501234567", ORG, OTHER),
+        voice("16501234567", None),
+        voice("alice"),
+        Query("16501234567", Channel.SMS, ORG, None),
+    ]
+    outcomes = set()
+    for query in queries:
+        short = await warm.resolve(query)
+        whole = await warm.resolve(query, trace=True)
+        assert (short.outcome, short.number, short.how, short.spelling) == (
+            whole.outcome,
+            whole.number,
+            whole.how,
+            whole.spelling,
+        ), query
+        outcomes.add((short.outcome, short.how))
+    assert outcomes == {
+        (ResolutionOutcome.MATCHED, "exact"),
+        (ResolutionOutcome.MATCHED, "pattern"),
+        (ResolutionOutcome.FORBIDDEN, None),
+        (ResolutionOutcome.NOT_FOUND, None),
+    }
