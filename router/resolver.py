@@ -208,9 +208,11 @@ class Resolver:
         self.stats.answer_misses += 1
         generation = self._generation
         try:
-            resolution = None if trace else self._at_once(query)
+            spellings = spellings_of(query.to, self._region)
+            stored = any(map(self.known.may_exist, spellings))
+            resolution = None if trace or stored else self._at_once(query, spellings)
             if resolution is None:
-                resolution = await self._resolve(query, trace, full_trace)
+                resolution = await self._resolve(query, spellings, stored, trace, full_trace)
         except Unavailable:
             if remembered is None:
                 raise
@@ -222,9 +224,16 @@ class Resolver:
             self._answers[query] = (self._clock() + self._ttl, resolution)
         return resolution
 
-    async def _resolve(self, query: Query, trace: bool, full_trace: bool) -> Resolution:
-        spellings = spellings_of(query.to, self._region)
-        if any(map(self.known.may_exist, spellings)):
+    async def _resolve(
+        self,
+        query: Query,
+        spellings: tuple[str, ...],
+        stored: bool,
+        trace: bool,
+        full_trace: bool,
+    ) -> Resolution:
+        """`stored`: the known-numbers set says some spelling may be a stored number."""
+        if stored:
             candidates = await self._exact_candidates(spellings)
         else:  # most first-time pattern calls: no stored number has any spelling
             self.stats.spelling_hits += len(spellings)
@@ -269,13 +278,10 @@ class Resolver:
         outcome = ResolutionOutcome.FORBIDDEN if removed else ResolutionOutcome.NOT_FOUND
         return Resolution(outcome, trace=_trace(spellings, steps, pattern_trace))
 
-    def _at_once(self, query: Query) -> Resolution | None:
-        """The untraced answer when nothing needs awaiting: no stored number has any
-        spelling and the organization's matcher is fresh (most first-time calls to
+    def _at_once(self, query: Query, spellings: tuple[str, ...]) -> Resolution | None:
+        """The untraced answer, for spellings no stored number has, when nothing needs
+        awaiting: the organization's matcher is fresh (most first-time calls to
         patterns). None otherwise: `_resolve` then takes the whole way."""
-        spellings = spellings_of(query.to, self._region)
-        if any(map(self.known.may_exist, spellings)):
-            return None
         destination = query.destination
         if destination is None or _why_no_pattern_stage(query) is not None:
             self.stats.spelling_hits += len(spellings)

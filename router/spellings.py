@@ -72,13 +72,11 @@ def _e164_spelling(to: str, default_region: str) -> str | None:
         return None
     if to[0] == "+":
         known = _international_e164(to)
-        if known is not _ASK_THE_PARSER:
-            return known
-    if default_region == "US":
+    elif default_region == "US":
         known = _plain_us_e164(to)
-        if known is not _ASK_THE_PARSER:
-            return known
-    return _parsed_e164(to, default_region)
+    else:
+        known = _ASK_THE_PARSER
+    return _parsed_e164(to, default_region) if known is _ASK_THE_PARSER else known
 
 
 _ASK_THE_PARSER: Final = "?"
@@ -89,16 +87,11 @@ def _has_no_letter_star_hash(to: str) -> bool:
 
 
 def _plain_us_e164(to: str) -> str | None:
-    """What `phonenumbers` answers for plain digit strings dialed in the US, in a tenth
-    of the parser's time: a number not starting with 0 or 1 is national, possible only
-    with 7 or 10 digits; 1 then a 10-digit national number and +1 then one are the
-    same number. Anything else (other leading digits, other country codes) gives
+    """What `phonenumbers` answers for plain digit strings (no `+`: those are
+    `_international_e164`'s) dialed in the US, in a tenth of the parser's time: a
+    number not starting with 0 or 1 is national, possible only with 7 or 10 digits; 1
+    then a 10-digit national number is the same number. Anything else gives
     `_ASK_THE_PARSER`. A property test holds it equal to the parser."""
-    if to.startswith("+1"):
-        national = to[2:]
-        if len(national) == 10 and national[0] in _NANP_AREA_FIRST and _is_ascii_digits(national):
-            return to
-        return _ASK_THE_PARSER
     if not _is_ascii_digits(to):
         return _ASK_THE_PARSER
     if to[0] in _NANP_AREA_FIRST:
