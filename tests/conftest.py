@@ -1,9 +1,12 @@
-"""Shared fixtures: one throwaway PostgreSQL cluster per test session (started with the
-service's own embedded-cluster code, unless ROUTER_TEST_DATABASE_URL names a server),
-migrated once; every test starts from empty tables."""
+"""Shared fixtures: one throwaway PostgreSQL cluster per test process (started with the
+service's own embedded-cluster code, unless ROUTER_TEST_DATABASE_URL names a server,
+where each process gets a database of its own), migrated once; every test starts from
+empty tables. The suite runs in one process per CPU it may use (pytest-xdist), the
+longest tests first; naming test files or tests runs them in this process."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import shutil
@@ -12,6 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -43,12 +47,47 @@ TABLES = (
 EMPTY_TABLES = "; ".join(f"DELETE FROM {t}" for t in TABLES)  # noqa: S608 - our table names
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` (the default, pyproject.toml): a process per CPU this one may use, or
+    none when the command names test files or tests (starting clusters would cost more
+    than it saves)."""
+    named = any(arg.partition("::")[0].endswith(".py") for arg in config.option.file_or_dir)
+    return 0 if named else len(os.sched_getaffinity(0))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `long` first, so no process is left with one of them at the end
+    while the others idle (the scheduler hands out tests in this order)."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+def _worker_database(given: str, worker: str) -> str:
+    """A database of the given server for one xdist worker (created when missing), so
+    workers do not empty each other's tables."""
+    name = f"router_test_{worker}"
+
+    async def create() -> None:
+        conn = await asyncpg.connect(given)
+        try:
+            if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+                await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    scheme, _, rest = given.partition("://")
+    authority, _, path_and_query = rest.partition("/")
+    _, _, query = path_and_query.partition("?")
+    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A PostgreSQL URL for the session: the given server or a private cluster."""
+def database_url(worker_id: str) -> Iterator[str]:
+    """A PostgreSQL URL for this test process: the given server (a database per xdist
+    worker) or a private cluster."""
     given = os.environ.get("ROUTER_TEST_DATABASE_URL")
     if given:
-        yield given
+        yield given if worker_id == "master" else _worker_database(given, worker_id)
         return
     data_dir = Path(tempfile.mkdtemp(prefix="router-test-", dir="/tmp"))
     data_dir.chmod(0o755)  # the server may run as the postgres user

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import GATEWAY_TOKEN, Tenant
@@ -54,6 +55,7 @@ async def _fuzz(url: str, tmp_path: Path, seconds: int, *options: str) -> tuple[
     return process.returncode or 0, output.decode(errors="replace")
 
 
+@pytest.mark.long
 async def test_schemathesis_finds_no_server_error_and_no_violation(
     client: TestClient, admin: Tenant, add_inventory: Callable[..., Awaitable[None]], tmp_path: Path
 ) -> None:

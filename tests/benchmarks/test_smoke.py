@@ -10,11 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from benchmarks.quick import BENCHMARKS
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.long
 def test_every_benchmark_runs_at_its_smoke_size() -> None:
     """`python -m benchmarks.quick --tiny` runs all five and prints one combined table."""
     completed = subprocess.run(

@@ -8,9 +8,12 @@ stopped by its PID (Instance.stop / kill, EmbeddedPostgres.stop)."""
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.chaos import SHORT, run
 
 
+@pytest.mark.long
 def test_the_short_campaign_loses_nothing() -> None:
     findings = run(SHORT)
     assert findings.failed() == {}, findings.examples

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from router.store.embedded import EmbeddedPostgres
 from router.store.postgres import Database
@@ -24,6 +25,7 @@ async def _inventory(data_dir: Path) -> list[str]:
     return [row["phone_number"] for row in rows]
 
 
+@pytest.mark.long
 async def test_inventory_import_then_backup_and_restore(workdir: Path) -> None:
     """One embedded cluster through a user's steps (each command starts and stops it)."""
     data = workdir / "data"

@@ -8,6 +8,7 @@ import base64
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.cli.router_process import free_port, run, start, stop, wait_ready, workdir
 
@@ -90,6 +91,7 @@ async def test_reset_token_rotates_on_a_running_service(workdir: Path) -> None:
     assert new["Super admin AuthToken"] not in output  # never in the service's log
 
 
+@pytest.mark.long
 async def test_changed_admin_token_setting_takes_effect_and_reset_works_stopped(
     workdir: Path,
 ) -> None:

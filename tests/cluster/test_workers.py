@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import web
 
 from router.store.postgres import Database
@@ -230,6 +231,7 @@ async def _replacement_serving(
     raise AssertionError("no replacement worker served within 20 s")
 
 
+@pytest.mark.long
 async def test_two_workers_share_a_port_survive_a_kill_and_stop_gracefully(
     db: Database, database_url: str
 ) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -133,6 +134,7 @@ def test_a_wider_expression_is_tried_on_every_spelling_it_matches() -> None:
     assert naive_match(entries, ["0", "1"]).entry.pattern == r"(?=1)\d+"  # type: ignore[union-attr]
 
 
+@pytest.mark.long
 def test_past_the_budget_the_widest_patterns_stay_with_hyperscan() -> None:
     """400 patterns of 16 class strings each are more than the tables' budget for them
     at that length: some stay with hyperscan, and the answers do not change."""

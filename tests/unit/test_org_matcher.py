@@ -85,6 +85,7 @@ def organizations(draw: st.DrawFn) -> tuple[list[PatternEntry], list[str]]:
     return entries, draw(st.lists(spelling, min_size=1, max_size=3))
 
 
+@pytest.mark.long
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(organization=organizations(), data=st.data())
 def test_the_index_picks_the_same_winner_as_the_ordered_scan(

@@ -3,6 +3,7 @@ looks inside plain groups) find exactly what the ordered scan finds."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +44,7 @@ SPELLINGS = st.lists(
 )
 
 
+@pytest.mark.long
 @settings(max_examples=300, deadline=None)
 @given(st.lists(PATTERNS, min_size=1, max_size=6, unique=True), SPELLINGS)
 def test_index_with_groups_agrees_with_the_ordered_scan(
