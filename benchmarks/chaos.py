@@ -92,10 +92,10 @@ class Plan:
 
 
 SHORT = Plan(
-    traffic_seconds=55,
+    traffic_seconds=40,
     instances=3,
     flows=6,
-    kill_every=(3.0, 4.5),
+    kill_every=(2.5, 3.5),
     postgres_restarts=2,
     postgres_down=(2.0, 4.0),
     receiver_outages=2,

@@ -3,7 +3,7 @@
 than ten times, PostgreSQL restarted twice, the receiver failing and down, malformed
 requests; nothing may be lost, reordered, sent early, left with a SequenceNumber gap,
 routed but unrecorded, missing from the attempt log, answered 5xx, or leave a
-traceback from malformed input. Bounded (about 90 s) and every process it starts is
+traceback from malformed input. Bounded (about 60 s) and every process it starts is
 stopped by its PID (Instance.stop / kill, EmbeddedPostgres.stop)."""
 
 from __future__ import annotations
