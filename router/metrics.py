@@ -78,6 +78,7 @@ class Metrics:
             ["verdict"],
             registry=self.registry,
         )
+        self._decision_series: dict[tuple[str, str, str], Any] = {}
         self._http_series: dict[tuple[str, str, int], Any] = {}
         self.http_seconds = Histogram(
             "router_http_request_seconds",
@@ -132,6 +133,15 @@ class Metrics:
         if series is None:
             series = self._http_series[key] = self.http_seconds.labels(route, method, str(status))
         series.observe(seconds)
+
+    def count_decision(self, kind: str, outcome: str, stage: str) -> None:
+        """One routing decision; its series is looked up once and kept, as in
+        observe_http (kinds, outcomes and stages are a few fixed words)."""
+        key = (kind, outcome, stage)
+        series = self._decision_series.get(key)
+        if series is None:
+            series = self._decision_series[key] = self.decisions.labels(kind, outcome, stage)
+        series.inc()
 
     def watch_resolver(self, stats: ResolverStats) -> None:
         self._resolvers.append(_ResolverCounts(stats, self._cache_lookups, self._over_budget))

@@ -228,7 +228,7 @@ class CallRouting:
 
     def _counted(self, kind: str, answer: RoutingAnswer) -> RoutingAnswer:
         stage = answer.match.how if answer.match else "none"
-        self._metrics.decisions.labels(kind, answer.outcome.value, stage).inc()
+        self._metrics.count_decision(kind, answer.outcome.value, stage)
         return answer
 
 

@@ -29,13 +29,17 @@ class Batcher(Generic[Item, Result]):
         self._max_batch = max_batch
         self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
         self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
-        future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        # Asked once: in Python 3.11 each get_running_loop() is a getpid() system call.
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Result] = loop.create_future()
         self._queue.append((item, future))
         if not self._flushing:
             self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
+            # Held, so that the loop's weak reference is not the only one while it runs.
+            self._flusher = loop.create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
