@@ -68,15 +68,19 @@ async def test_outage_gives_503_but_known_numbers_still_route(
     auth = {
         "Authorization": "Basic " + base64.b64encode(f"{account.sid}:{token}".encode()).decode()
     }
-    app = create_app(config.replace(settings, database_url=outage_database), database=db)
-    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        numbers = f"/2012-04-24/Accounts/{account.sid}/IncomingPhoneNumbers.json"
-        response = await client.post(
+    outage_settings = config.replace(settings, database_url=outage_database)
+    numbers = f"/2012-04-24/Accounts/{account.sid}/IncomingPhoneNumbers.json"
+    # Provisioned through an instance of its own: the instance under test starts after
+    # the write, so the write's NOTIFY cannot reach it late and evict what it resolved.
+    async with TestClient(TestServer(create_app(outage_settings), host="127.0.0.1")) as writer:
+        response = await writer.post(
             numbers,
             data={"PhoneNumber": "4242", "isSIP": "true", "VoiceUrl": "http://127.0.0.1:9/x"},
             headers=auth,
         )
         assert response.status == 200
+    app = create_app(outage_settings, database=db)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         event = {"From": "+15550001", "To": "4242", "DestinationOrganizationSid": organization.sid}
         response = await client.post("/v1/events/calls?fetch=false", json=event, headers=gateway)
         assert response.status == 200

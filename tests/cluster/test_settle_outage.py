@@ -44,35 +44,36 @@ async def test_an_attempt_whose_settle_met_an_outage_is_on_record(
         callbacks_lease_seconds=lease,
         callbacks_timeout_seconds=lease - 1,
     )
-    async with receiving() as receiver, TestClient(TestServer(create_app(settings))) as a:
+    async with receiving() as receiver:
+        await provision(postgres, tmp_path / "writer", owner, receiver.url)
+        async with TestClient(TestServer(create_app(settings))) as a:
 
-        async def stop_postgres_before_the_first_answer(hit: dict[str, str]) -> None:
-            if len(receiver.hits) == 1:
-                await postgres.stop()  # the 200 below then cannot be settled
+            async def stop_postgres_before_the_first_answer(hit: dict[str, str]) -> None:
+                if len(receiver.hits) == 1:
+                    await postgres.stop()  # the 200 below then cannot be settled
 
-        receiver.before_answer = stop_postgres_before_the_first_answer
-        await provision(a, owner, receiver.url)
-        await route(a, owner, sid(1))
-        await report(a, sid(1), "ringing")
+            receiver.before_answer = stop_postgres_before_the_first_answer
+            await route(a, owner, sid(1))
+            await report(a, sid(1), "ringing")
 
-        async def first_hit() -> bool:
-            return bool(receiver.hits)
+            async def first_hit() -> bool:
+                return bool(receiver.hits)
 
-        await until(first_hit, 10.0, "the first delivery")
-        # Down for a second, or until the lease has run out.
-        await asyncio.sleep(1.0 if back_within_the_lease else lease + 0.5)
-        await postgres.start()
+            await until(first_hit, 10.0, "the first delivery")
+            # Down for a second, or until the lease has run out.
+            await asyncio.sleep(1.0 if back_within_the_lease else lease + 0.5)
+            await postgres.start()
 
-        async def settled() -> bool:
+            async def settled() -> bool:
+                response = await a.get(f"/v1/calls/{sid(1)}/callbacks", headers=GATEWAY)
+                if response.status != 200:
+                    return False
+                [callback] = (await response.json())["callbacks"]
+                return bool(callback["state"] == "delivered")
+
+            await until(settled, 20.0, "the callback to be settled")
             response = await a.get(f"/v1/calls/{sid(1)}/callbacks", headers=GATEWAY)
-            if response.status != 200:
-                return False
             [callback] = (await response.json())["callbacks"]
-            return bool(callback["state"] == "delivered")
-
-        await until(settled, 20.0, "the callback to be settled")
-        response = await a.get(f"/v1/calls/{sid(1)}/callbacks", headers=GATEWAY)
-        [callback] = (await response.json())["callbacks"]
 
     log = callback["attempt_log"]
     if back_within_the_lease:

@@ -102,18 +102,28 @@ def instance_settings(dsn: str, data_dir: Path, **changes: Any) -> config.Settin
 
 
 async def provision(
-    client: TestClient, owner: Owner, receiver_url: str, *, status_callback: bool = True
+    postgres: OwnPostgres,
+    data_dir: Path,
+    owner: Owner,
+    receiver_url: str,
+    *,
+    status_callback: bool = True,
 ) -> None:
-    """The SIP number PHONE, its RCML (and status callbacks) at the receiver."""
+    """The SIP number PHONE, its RCML (and status callbacks) at the receiver, written
+    through an instance of its own that stops before the instances under test start:
+    they read the number at start, and the write's NOTIFY cannot reach one of them late
+    (on a loaded machine) and evict what it resolved before the outage."""
     data = {"PhoneNumber": PHONE, "isSIP": "true", "VoiceUrl": f"{receiver_url}/rcml"}
     if status_callback:
         data["StatusCallback"] = f"{receiver_url}/status"
-    response = await client.post(
-        f"/2012-04-24/Accounts/{owner.account_sid}/IncomingPhoneNumbers.json",
-        data=data,
-        headers=owner.auth,
-    )
-    assert response.status == 200, await response.text()
+    writer_app = create_app(instance_settings(postgres.dsn, data_dir))
+    async with TestClient(TestServer(writer_app)) as writer:
+        response = await writer.post(
+            f"/2012-04-24/Accounts/{owner.account_sid}/IncomingPhoneNumbers.json",
+            data=data,
+            headers=owner.auth,
+        )
+        assert response.status == 200, await response.text()
 
 
 async def route(client: TestClient, owner: Owner, call_sid: str) -> dict[str, Any]:
@@ -159,12 +169,18 @@ async def test_calls_and_statuses_answered_during_an_outage_are_recorded_and_cal
 ) -> None:
     owner = await make_owner(postgres.dsn)
     dir_a, dir_b = tmp_path / "a", tmp_path / "b"
+    async with receiving() as receiver:
+        await provision(postgres, tmp_path / "writer", owner, receiver.url)
+        await _outage_on_two_instances(postgres, owner, receiver, dir_a, dir_b)
+
+
+async def _outage_on_two_instances(
+    postgres: OwnPostgres, owner: Owner, receiver: Receiver, dir_a: Path, dir_b: Path
+) -> None:
     async with (
-        receiving() as receiver,
         TestClient(TestServer(create_app(instance_settings(postgres.dsn, dir_a)))) as a,
         TestClient(TestServer(create_app(instance_settings(postgres.dsn, dir_b)))) as b,
     ):
-        await provision(a, owner, receiver.url)
         # Recorded before the outage; both instances now know the number from memory.
         await route(a, owner, sid(0))
         await route(b, owner, sid(100))
@@ -225,26 +241,30 @@ async def test_a_full_spool_answers_503_and_keeps_nothing(
     """Past spool_max_bytes an event is refused (the gateway may retry), never half kept."""
     owner = await make_owner(postgres.dsn)
     settings = instance_settings(postgres.dsn, tmp_path / "a", spool_max_bytes=100)
-    async with (
-        receiving() as receiver,
-        TestClient(TestServer(create_app(settings))) as a,
-    ):
-        await provision(a, owner, receiver.url, status_callback=False)
-        await route(a, owner, sid(0))
-        await postgres.stop()
-        body = {"From": "+1", "To": PHONE, "DestinationOrganizationSid": owner.organization.sid}
-        refused = [
-            await a.post("/v1/events/calls", json=body, headers=GATEWAY),
-            await a.post(
-                f"/v1/events/calls/{sid(0)}/status", json={"CallStatus": "ringing"}, headers=GATEWAY
-            ),
-        ]
-        for response in refused:
-            assert response.status == 503
-            assert response.headers["Retry-After"]
-            assert (await response.json())["message"] == (
-                "The database is unreachable and this worker's spool is full"
-                " (100 bytes, setting spool_max_bytes); retry later."
-            )
-        assert all(path.stat().st_size == 0 for path in spooled(tmp_path / "a"))
-        await postgres.start()
+    async with receiving() as receiver:
+        await provision(postgres, tmp_path / "writer", owner, receiver.url, status_callback=False)
+        async with TestClient(TestServer(create_app(settings))) as a:
+            await _refused_when_full(postgres, owner, a, tmp_path / "a")
+
+
+async def _refused_when_full(
+    postgres: OwnPostgres, owner: Owner, a: TestClient, data_dir: Path
+) -> None:
+    await route(a, owner, sid(0))
+    await postgres.stop()
+    body = {"From": "+1", "To": PHONE, "DestinationOrganizationSid": owner.organization.sid}
+    refused = [
+        await a.post("/v1/events/calls", json=body, headers=GATEWAY),
+        await a.post(
+            f"/v1/events/calls/{sid(0)}/status", json={"CallStatus": "ringing"}, headers=GATEWAY
+        ),
+    ]
+    for response in refused:
+        assert response.status == 503
+        assert response.headers["Retry-After"]
+        assert (await response.json())["message"] == (
+            "The database is unreachable and this worker's spool is full"
+            " (100 bytes, setting spool_max_bytes); retry later."
+        )
+    assert all(path.stat().st_size == 0 for path in spooled(data_dir))
+    await postgres.start()
