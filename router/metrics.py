@@ -78,8 +78,8 @@ class Metrics:
             ["verdict"],
             registry=self.registry,
         )
-        self._decision_series: dict[tuple[str, str, str], Any] = {}
-        self._http_series: dict[tuple[str, str, int], Any] = {}
+        self._decision_series: dict[tuple[object, ...], Any] = {}
+        self._http_series: dict[tuple[object, ...], Any] = {}
         self.http_seconds = Histogram(
             "router_http_request_seconds",
             "HTTP requests by route template, method and status (count) and their latency.",
@@ -125,23 +125,12 @@ class Metrics:
         build.labels(_version()).set(1)
 
     def observe_http(self, route: str, method: str, status: int, seconds: float) -> None:
-        """One request: `labels` validates and locks on every call; the series of a
-        (route, method, status) is looked up once and kept (routes are templates,
-        so there are few)."""
-        key = (route, method, status)
-        series = self._http_series.get(key)
-        if series is None:
-            series = self._http_series[key] = self.http_seconds.labels(route, method, str(status))
-        series.observe(seconds)
+        """One request (routes are templates, so their series are few)."""
+        _series(self._http_series, self.http_seconds, (route, method, status)).observe(seconds)
 
     def count_decision(self, kind: str, outcome: str, stage: str) -> None:
-        """One routing decision; its series is looked up once and kept, as in
-        observe_http (kinds, outcomes and stages are a few fixed words)."""
-        key = (kind, outcome, stage)
-        series = self._decision_series.get(key)
-        if series is None:
-            series = self._decision_series[key] = self.decisions.labels(kind, outcome, stage)
-        series.inc()
+        """One routing decision (kinds, outcomes and stages are a few fixed words)."""
+        _series(self._decision_series, self.decisions, (kind, outcome, stage)).inc()
 
     def watch_resolver(self, stats: ResolverStats) -> None:
         self._resolvers.append(_ResolverCounts(stats, self._cache_lookups, self._over_budget))
@@ -160,6 +149,15 @@ class Metrics:
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=_shared_directory)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
+
+
+def _series(kept: dict[tuple[object, ...], Any], metric: Any, labels: tuple[object, ...]) -> Any:
+    """The series of these label values, looked up once and then kept in `kept`:
+    `metric.labels` validates and locks on every call, and it runs on every request."""
+    series = kept.get(labels)
+    if series is None:
+        series = kept[labels] = metric.labels(*map(str, labels))
+    return series
 
 
 class _ResolverCounts:

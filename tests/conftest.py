@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -77,10 +78,12 @@ def _worker_database(given: str, worker: str) -> str:
             await conn.close()
 
     asyncio.run(create())
-    scheme, _, rest = given.partition("://")
-    authority, _, path_and_query = rest.partition("/")
-    _, _, query = path_and_query.partition("?")
-    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
+    return with_database(given, name)
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server's URL for another database."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
 
 
 @pytest.fixture(scope="session")

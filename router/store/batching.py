@@ -28,7 +28,6 @@ class Batcher(Generic[Item, Result]):
         self._write = write
         self._max_batch = max_batch
         self._queue: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._flushing = False
         self._flusher: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
@@ -36,19 +35,15 @@ class Batcher(Generic[Item, Result]):
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Result] = loop.create_future()
         self._queue.append((item, future))
-        if not self._flushing:
-            self._flushing = True
+        if self._flusher is None or self._flusher.done():
             # Held, so that the loop's weak reference is not the only one while it runs.
             self._flusher = loop.create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
-                await self._write_batch(batch)
-        finally:
-            self._flushing = False
+        while self._queue:
+            batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            await self._write_batch(batch)
 
     async def _write_batch(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -15,13 +14,9 @@ from router.app import create_app
 from router.domain import Role
 from router.store.accounts import AccountStore, NewAccount
 from router.store.postgres import Database
+from tests.conftest import with_database
 
 OUTAGE_DB = "router_outage_test"
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + name))
 
 
 @pytest.fixture
@@ -30,7 +25,7 @@ async def outage_database(database: Database, database_url: str) -> AsyncIterato
     async with database.connection() as conn:
         await conn.execute(f"DROP DATABASE IF EXISTS {OUTAGE_DB} WITH (FORCE)")
         await conn.execute(f"CREATE DATABASE {OUTAGE_DB}")
-    yield _with_database(database_url, OUTAGE_DB)
+    yield with_database(database_url, OUTAGE_DB)
     async with database.connection() as conn:
         await conn.execute(f"ALTER DATABASE {OUTAGE_DB} ALLOW_CONNECTIONS true")
         await conn.execute(f"DROP DATABASE IF EXISTS {OUTAGE_DB} WITH (FORCE)")

@@ -171,55 +171,49 @@ async def test_calls_and_statuses_answered_during_an_outage_are_recorded_and_cal
     dir_a, dir_b = tmp_path / "a", tmp_path / "b"
     async with receiving() as receiver:
         await provision(postgres, tmp_path / "writer", owner, receiver.url)
-        await _outage_on_two_instances(postgres, owner, receiver, dir_a, dir_b)
+        async with (
+            TestClient(TestServer(create_app(instance_settings(postgres.dsn, dir_a)))) as a,
+            TestClient(TestServer(create_app(instance_settings(postgres.dsn, dir_b)))) as b,
+        ):
+            # Recorded before the outage; both instances now know the number from memory.
+            await route(a, owner, sid(0))
+            await route(b, owner, sid(100))
 
+            await postgres.stop()
+            on_a, on_b, across = [sid(1), sid(2), sid(3)], [sid(4), sid(5), sid(6)], sid(7)
+            for call_sid in [*on_a, across]:
+                await route(a, owner, call_sid)
+            for call_sid in on_b:
+                await route(b, owner, call_sid)
+            for status in STATUSES:
+                for call_sid in on_a:
+                    assert (await report(a, call_sid, status))["duplicate"] is False
+                # Reported to the other instance than the one that spooled the call, or
+                # (sid 0) recorded before the outage.
+                for call_sid in [*on_b, across, sid(0)]:
+                    assert (await report(b, call_sid, status))["duplicate"] is False
+            # The gateway repeats itself: the same decision, the same status, nothing twice.
+            repeat = await route(a, owner, sid(1))
+            assert repeat["call_sid"] == sid(1)
+            assert (await report(a, sid(1), "completed"))["duplicate"] is True
+            assert spooled(dir_a)
+            assert spooled(dir_b)
+            assert receiver.hits == []
 
-async def _outage_on_two_instances(
-    postgres: OwnPostgres, owner: Owner, receiver: Receiver, dir_a: Path, dir_b: Path
-) -> None:
-    async with (
-        TestClient(TestServer(create_app(instance_settings(postgres.dsn, dir_a)))) as a,
-        TestClient(TestServer(create_app(instance_settings(postgres.dsn, dir_b)))) as b,
-    ):
-        # Recorded before the outage; both instances now know the number from memory.
-        await route(a, owner, sid(0))
-        await route(b, owner, sid(100))
+            await postgres.start()
+            everyone = [sid(0), *on_a, *on_b, across]
 
-        await postgres.stop()
-        on_a, on_b, across = [sid(1), sid(2), sid(3)], [sid(4), sid(5), sid(6)], sid(7)
-        for call_sid in [*on_a, across]:
-            await route(a, owner, call_sid)
-        for call_sid in on_b:
-            await route(b, owner, call_sid)
-        for status in STATUSES:
-            for call_sid in on_a:
-                assert (await report(a, call_sid, status))["duplicate"] is False
-            # Reported to the other instance than the one that spooled the call, or
-            # (sid 0) recorded before the outage.
-            for call_sid in [*on_b, across, sid(0)]:
-                assert (await report(b, call_sid, status))["duplicate"] is False
-        # The gateway repeats itself: the same decision, the same status, nothing twice.
-        repeat = await route(a, owner, sid(1))
-        assert repeat["call_sid"] == sid(1)
-        assert (await report(a, sid(1), "completed"))["duplicate"] is True
-        assert spooled(dir_a)
-        assert spooled(dir_b)
-        assert receiver.hits == []
+            async def all_delivered() -> bool:
+                delivered = receiver.delivered()
+                done = all(len(delivered.get(s, [])) == len(STATUSES) for s in everyone)
+                return done and not spooled(dir_a) and not spooled(dir_b)
 
-        await postgres.start()
-        everyone = [sid(0), *on_a, *on_b, across]
-
-        async def all_delivered() -> bool:
+            await until(all_delivered, 30.0, "every callback")
+            expected = [(n, status) for n, status in enumerate(STATUSES)]
             delivered = receiver.delivered()
-            done = all(len(delivered.get(s, [])) == len(STATUSES) for s in everyone)
-            return done and not spooled(dir_a) and not spooled(dir_b)
-
-        await until(all_delivered, 30.0, "every callback")
-        expected = [(n, status) for n, status in enumerate(STATUSES)]
-        delivered = receiver.delivered()
-        for call_sid in everyone:
-            assert delivered[call_sid] == expected, call_sid
-        assert set(delivered) == set(everyone)
+            for call_sid in everyone:
+                assert delivered[call_sid] == expected, call_sid
+            assert set(delivered) == set(everyone)
 
     db = await Database.connect(postgres.dsn, min_size=1, max_size=1)
     try:
@@ -244,27 +238,23 @@ async def test_a_full_spool_answers_503_and_keeps_nothing(
     async with receiving() as receiver:
         await provision(postgres, tmp_path / "writer", owner, receiver.url, status_callback=False)
         async with TestClient(TestServer(create_app(settings))) as a:
-            await _refused_when_full(postgres, owner, a, tmp_path / "a")
-
-
-async def _refused_when_full(
-    postgres: OwnPostgres, owner: Owner, a: TestClient, data_dir: Path
-) -> None:
-    await route(a, owner, sid(0))
-    await postgres.stop()
-    body = {"From": "+1", "To": PHONE, "DestinationOrganizationSid": owner.organization.sid}
-    refused = [
-        await a.post("/v1/events/calls", json=body, headers=GATEWAY),
-        await a.post(
-            f"/v1/events/calls/{sid(0)}/status", json={"CallStatus": "ringing"}, headers=GATEWAY
-        ),
-    ]
-    for response in refused:
-        assert response.status == 503
-        assert response.headers["Retry-After"]
-        assert (await response.json())["message"] == (
-            "The database is unreachable and this worker's spool is full"
-            " (100 bytes, setting spool_max_bytes); retry later."
-        )
-    assert all(path.stat().st_size == 0 for path in spooled(data_dir))
-    await postgres.start()
+            await route(a, owner, sid(0))
+            await postgres.stop()
+            body = {"From": "+1", "To": PHONE, "DestinationOrganizationSid": owner.organization.sid}
+            refused = [
+                await a.post("/v1/events/calls", json=body, headers=GATEWAY),
+                await a.post(
+                    f"/v1/events/calls/{sid(0)}/status",
+                    json={"CallStatus": "ringing"},
+                    headers=GATEWAY,
+                ),
+            ]
+            for response in refused:
+                assert response.status == 503
+                assert response.headers["Retry-After"]
+                assert (await response.json())["message"] == (
+                    "The database is unreachable and this worker's spool is full"
+                    " (100 bytes, setting spool_max_bytes); retry later."
+                )
+            assert all(path.stat().st_size == 0 for path in spooled(tmp_path / "a"))
+            await postgres.start()
